@@ -1,0 +1,22 @@
+"""`rea` CLI entry point: one typer app, sub-commands in their own modules."""
+
+from __future__ import annotations
+
+import typer
+
+from rea.cli import _dev, _server
+
+app = typer.Typer(
+    name="rea",
+    help="rea: durable Python apps on Restate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(_server.app, name="server")
+app.command("dev")(_dev.dev)
+
+
+def main() -> None:
+    """Run the `rea` command line."""
+    app()

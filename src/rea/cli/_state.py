@@ -1,0 +1,112 @@
+"""The local development server whose data and address live under `.rea/`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from pathlib import Path
+
+import httpx
+
+from rea.testing._ports import free_port
+from rea.testing._server import RemoteServer, RestateServer
+
+#: Restate's usual ports (ingress, admin, node), used when they are free.
+DEFAULT_PORTS = (8080, 9070, 5122)
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalServer:
+    """A restate-server with its data in ``<root>/server`` and its address in ``server.json``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state_file = root / "server.json"
+        self._server: RestateServer | None = None
+
+    def _state(self) -> dict[str, object]:
+        try:
+            state: dict[str, object] = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return state
+
+    def read(self) -> RemoteServer | None:
+        """The server another rea process runs for this directory, if it is up."""
+        state = self._state()
+        pid, ingress, admin = state.get("pid"), state.get("ingress_url"), state.get("admin_url")
+        if not (isinstance(pid, int) and isinstance(ingress, str) and isinstance(admin, str)):
+            return None
+        if not _alive(pid):
+            return None
+        try:
+            healthy = httpx.get(f"{admin}/health", timeout=1.0).status_code == 200
+        except httpx.TransportError:
+            healthy = False
+        return RemoteServer(ingress, admin) if healthy else None
+
+    def _ports(self) -> tuple[int, int, int]:
+        saved = self._state().get("ports")
+        candidates: list[tuple[int, ...]] = [DEFAULT_PORTS]
+        if isinstance(saved, list) and len(saved) == 3:
+            # The node's address is stored with its data: keep the ports it had, if possible.
+            candidates.insert(0, tuple(int(p) for p in saved))
+        for ports in candidates:
+            if all(_port_free(p) for p in ports):
+                return ports[0], ports[1], ports[2]
+        return free_port(), free_port(), free_port()
+
+    def start(self, *, always_replay: bool = False) -> RestateServer | None:
+        """Start a server for this directory, or return None if one already runs."""
+        if self.read() is not None:
+            return None
+        self.root.mkdir(parents=True, exist_ok=True)
+        gitignore = self.root / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+        server = RestateServer(
+            base_dir=self.root / "server", ports=self._ports(), always_replay=always_replay
+        )
+        server.start()
+        self._server = server
+        self.state_file.write_text(
+            json.dumps(
+                {
+                    "pid": server.pid,
+                    "ingress_url": server.ingress_url,
+                    "admin_url": server.admin_url,
+                    "ports": list(server.ports),
+                }
+            )
+        )
+        return server
+
+    def stop(self) -> None:
+        """Stop the server this object started (a reused one keeps running)."""
+        if self._server is None:
+            return
+        ports = list(self._server.ports)
+        self._server.stop()
+        self._server = None
+        with contextlib.suppress(OSError):
+            self.state_file.write_text(json.dumps({"ports": ports}))

@@ -1,0 +1,265 @@
+"""`Harness`: serve an app, register it with a Restate server, and hand out clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import httpx
+
+from rea import _process
+from rea._loader import ASGIApp, is_asgi_app
+from rea.errors import AppStartError, ReaError, RegistrationError
+from rea.testing._ports import listening_socket
+from rea.testing._serve import ThreadServer
+from rea.testing._server import RestateServer, ServerEndpoint
+
+__all__ = ["Harness"]
+
+
+class Harness:
+    """An app served by hypercorn (HTTP/2 cleartext) and registered with a Restate server.
+
+    Give it an ASGI app object to serve it on a thread of this process, or a ``"module:attr"``
+    reference to serve it in a child process, which `kill` (SIGKILL) and `restart` can then
+    crash and bring back on the same port, as a real deployment would.
+
+    Args:
+        app: The ASGI app (a `restate.app(...)`), or a ``"module:attr"`` reference.
+        server: The Restate server to register with; default: start a `RestateServer` (with
+            `always_replay` and `disable_retries`) and stop it with the harness.
+        always_replay: For the harness's own server only.
+        disable_retries: For the harness's own server only.
+        startup_timeout: Seconds to wait for the app and the server.
+        app_env: Extra environment variables for a child app process.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp | str,
+        *,
+        server: ServerEndpoint | None = None,
+        always_replay: bool = True,
+        disable_retries: bool = False,
+        startup_timeout: float = 30.0,
+        app_env: dict[str, str] | None = None,
+    ) -> None:
+        if not isinstance(app, str) and not is_asgi_app(app):
+            raise AppStartError(f"{app!r} is not an ASGI app (app(scope, receive, send))")
+        self.app = app
+        self.startup_timeout = startup_timeout
+        self._own_server = server is None
+        self.server: ServerEndpoint = server or RestateServer(
+            always_replay=always_replay,
+            disable_retries=disable_retries,
+            startup_timeout=startup_timeout,
+        )
+        self._app_env = dict(app_env or {})
+        self._sock = listening_socket()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._app_log: IO[bytes] | None = None
+        self._thread: ThreadServer | None = None
+        self._client: httpx.Client | None = None
+        self._admin: httpx.Client | None = None
+        self.deployment: dict[str, Any] = {}
+
+    # -- addresses and clients ---------------------------------------------------------------
+    @property
+    def ingress_url(self) -> str:
+        return self.server.ingress_url
+
+    @property
+    def admin_url(self) -> str:
+        return self.server.admin_url
+
+    @property
+    def app_url(self) -> str:
+        host, port = self._sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def app_pid(self) -> int | None:
+        """The child app process's id (None for an in-process app or after `kill`)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    @property
+    def client(self) -> httpx.Client:
+        """An HTTP client on the ingress (base URL set, 30 s timeout)."""
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.ingress_url, timeout=30.0)
+        return self._client
+
+    @property
+    def admin(self) -> httpx.Client:
+        """An HTTP client on the admin API (base URL set)."""
+        if self._admin is None:
+            self._admin = httpx.Client(base_url=self.admin_url, timeout=30.0)
+        return self._admin
+
+    def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """A new async HTTP client on the ingress; the caller closes it."""
+        kwargs.setdefault("timeout", 30.0)
+        return httpx.AsyncClient(base_url=self.ingress_url, **kwargs)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """Rows of a SQL query on the admin API (``sys_invocation``, ``sys_journal``, ...)."""
+        response = self.admin.post(
+            "/query", json={"query": sql}, headers={"accept": "application/json"}
+        )
+        response.raise_for_status()
+        rows: list[dict[str, Any]] = response.json()["rows"]
+        return rows
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Self:
+        """Start the server (if owned) and the app in parallel, then register the app.
+
+        Raises:
+            ServerStartError, AppStartError, RegistrationError: with the relevant log tail.
+        """
+        try:
+            if isinstance(self.server, RestateServer) and self._own_server:
+                self.server._spawn()
+            self._start_app()
+            if isinstance(self.server, RestateServer) and self._own_server:
+                self.server._wait_ready()
+            self._wait_app_ready()
+            self.register()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def register(self, *, force: bool = True) -> dict[str, Any]:
+        """Register (or re-register) the app's deployment; return the admin API's answer."""
+        body = {"uri": self.app_url, "force": force, "breaking": True}
+        response = self.admin.post("/deployments", json=body)
+        if response.status_code not in (200, 201):
+            raise RegistrationError(
+                f"registering {self.app_url} failed with HTTP {response.status_code}: "
+                f"{response.text.strip()}"
+            )
+        self.deployment = response.json()
+        return self.deployment
+
+    def _start_app(self) -> None:
+        if isinstance(self.app, str):
+            env = dict(os.environ)
+            # Whatever this process can import, the child can import too.
+            env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
+            env.update(self._app_env)
+            fd = self._sock.fileno()
+            if self._app_log is None:
+                self._app_log = _temp_log()
+            self._proc = _process.spawn(
+                [sys.executable, "-m", "rea.testing._serve", "--fd", str(fd), self.app],
+                env=env,
+                log=self._app_log,
+                pass_fds=[fd],
+            )
+        else:
+            self._thread = ThreadServer(self.app, self._sock.fileno())
+            self._thread.start()
+
+    def _app_log_tail(self, lines: int = 20) -> str:
+        if self._app_log is None:
+            return ""
+        self._app_log.flush()
+        text = Path(self._app_log.name).read_text(errors="replace")
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def _wait_app_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if self._proc is not None and self._proc.poll() is not None:
+                    raise AppStartError(
+                        f"app process for {self.app!r} exited with status "
+                        f"{self._proc.returncode}:\n{self._app_log_tail()}"
+                    )
+                try:
+                    client.get(f"{self.app_url}/health")
+                    return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AppStartError(
+                        f"app {self.app!r} did not answer within {self.startup_timeout:.1f} s:\n"
+                        f"{self._app_log_tail()}"
+                    )
+                time.sleep(0.01)
+
+    def kill(self) -> None:
+        """SIGKILL the app process, as a crash would (child-process apps only)."""
+        if self._proc is None:
+            raise ReaError(
+                "kill() needs an app given as a 'module:attr' reference (a child process)"
+            )
+        _process.kill(self._proc)
+
+    def restart(self) -> None:
+        """Start the app again on the same port (after `kill`, or stopping it first)."""
+        if self._proc is not None:
+            _process.terminate(self._proc)
+        elif self._thread is not None:
+            self._thread.stop()
+        self._start_app()
+        self._wait_app_ready()
+
+    def stop(self) -> None:
+        """Stop the app, close the clients and stop the server if the harness started it."""
+        for http in (self._client, self._admin):
+            if http is not None:
+                http.close()
+        self._client = self._admin = None
+        if self._proc is not None:
+            _process.terminate(self._proc)
+            self._proc = None
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+        if self._own_server and isinstance(self.server, RestateServer):
+            self.server.stop()
+        if self._app_log is not None:
+            self._app_log.close()
+            Path(self._app_log.name).unlink(missing_ok=True)
+            self._app_log = None
+
+    def close(self) -> None:
+        """Stop everything and release the app's port."""
+        self.stop()
+        self._sock.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.close)
+
+
+def _temp_log() -> IO[bytes]:
+    import tempfile
+
+    return tempfile.NamedTemporaryFile(prefix="rea-app-", suffix=".log", delete=False)
