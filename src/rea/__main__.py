@@ -1,0 +1,5 @@
+"""`python -m rea`: the rea command line."""
+
+from rea.cli import main
+
+main()

@@ -1,0 +1,122 @@
+"""`rea dev`: a local server plus the app with reload, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.test_harness import _running
+
+APP = """
+import restate
+
+svc = restate.Service("DevEcho")
+
+
+@svc.handler()
+async def echo(ctx: restate.Context, text: str) -> str:
+    return "{prefix}" + text
+
+
+app = restate.app([svc])
+"""
+
+
+def _rea_dev(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONUNBUFFERED="1", COLUMNS="200")
+    return subprocess.Popen(
+        [sys.executable, "-m", "rea", "dev", *args, "--data", str(tmp_path / ".rea")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("module_source", "reference", "expected"),
+    [
+        (None, "no_such_module:app", "cannot import module 'no_such_module'"),
+        ("raise RuntimeError('boom at import')", "broken:app", "RuntimeError: boom at import"),
+        ("app = 42", "broken:app", "is a builtins.int, not an ASGI app"),
+        ("import restate\napp = restate.Service('S')", "broken:app", "restate.app([...])"),
+        ("app = 1", "broken:missing", "has no attribute 'missing'"),
+        (None, "no-colon", "must look like 'package.module:app'"),
+    ],
+)
+def test_bad_app_is_one_line_and_exit_2(
+    tmp_path: Path, module_source: str | None, reference: str, expected: str
+) -> None:
+    """An app that fails to import or is not an ASGI app: one error line, exit status 2."""
+    if module_source is not None:
+        (tmp_path / "broken.py").write_text(module_source)
+    proc = _rea_dev(tmp_path, reference)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("rea: error: ")
+    assert expected in lines[0]
+    assert not (tmp_path / ".rea").exists()
+
+
+def _reader(stream: object, into: queue.Queue[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        into.put(line)
+
+
+def _wait_for(lines: queue.Queue[str], pattern: str, seen: list[str], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if re.search(pattern, line):
+            return line
+    raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(seen)}")
+
+
+def test_dev_serves_registers_reloads_and_stops(tmp_path: Path) -> None:
+    """rea dev prints URLs and handlers, re-registers on change, and Ctrl-C stops everything."""
+    source = tmp_path / "echoapp.py"
+    source.write_text(APP.format(prefix="v1:"))
+    proc = _rea_dev(tmp_path, "echoapp:app")
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    try:
+        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
+        _wait_for(lines, r"DevEcho\s+Service\s+echo", seen)
+        _wait_for(lines, r"^Ready", seen)
+        assert httpx.post(f"{ingress}/DevEcho/echo", json="a", timeout=30).json() == "v1:a"
+
+        state = json.loads((tmp_path / ".rea" / "server.json").read_text())
+        server_pid = state["pid"]
+        assert (tmp_path / ".rea" / "server").is_dir()
+
+        source.write_text(APP.format(prefix="v2:"))
+        _wait_for(lines, r"Change detected", seen)
+        _wait_for(lines, r"^Ready", seen)
+        assert httpx.post(f"{ingress}/DevEcho/echo", json="a", timeout=30).json() == "v2:a"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    deadline = time.monotonic() + 10
+    while _running(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(server_pid)

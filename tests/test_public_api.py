@@ -1,0 +1,43 @@
+"""The public surface is pinned: adding or removing a name is a deliberate change."""
+
+from __future__ import annotations
+
+import rea
+import rea.testing
+
+REA = [
+    "AppStartError",
+    "ReaError",
+    "RegistrationError",
+    "ServerNotInstalledError",
+    "ServerStartError",
+    "__version__",
+]
+
+TESTING = ["Harness", "RemoteServer", "RestateServer", "ServerEndpoint"]
+
+
+def test_rea_all_is_pinned_and_sorted() -> None:
+    """`rea.__all__` is exactly the documented names, sorted."""
+    assert rea.__all__ == REA
+    assert sorted(rea.__all__) == rea.__all__
+
+
+def test_rea_testing_all_is_pinned() -> None:
+    """`rea.testing.__all__` is exactly the documented names, sorted."""
+    assert rea.testing.__all__ == TESTING
+
+
+def test_every_exported_name_exists() -> None:
+    """Every name in `__all__` is importable."""
+    for module in (rea, rea.testing):
+        for name in module.__all__:
+            assert hasattr(module, name), name
+
+
+def test_errors_share_one_root() -> None:
+    """Every rea error derives from ReaError."""
+    for name in REA:
+        obj = getattr(rea, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, rea.ReaError)
