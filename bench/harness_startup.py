@@ -1,9 +1,9 @@
 """Cold start of a test environment: server + app + registration + first invocation.
 
 Prints min / median / max over N cold starts (default 10) for:
-  rea Harness, app in a child process   (``Harness("module:attr")``, what crash tests use)
+  rea Harness, app in a child process   (``Harness("module:attr")``, as crash tests use)
   rea Harness, app in this process      (``Harness(app)``)
-  bare SDK, by hand                     restate-server + ``python -m hypercorn`` + POST /deployments,
+  bare SDK, by hand                     restate-server + ``python -m hypercorn`` + registration,
                                         the Docker-free equivalent of the SDK's own harness (which
                                         needs Docker and cannot run here)
 Target (issue 2): median <= 0.8 s for the rea child-process form on a 2-core machine.

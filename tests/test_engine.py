@@ -17,8 +17,9 @@ FAKE_NPM = """#!/bin/sh
 PATH=/usr/bin:/bin
 echo run >> "{calls}"
 prefix="$3"
-mkdir -p "$prefix/node_modules/@restatedev/restate-server-test-x64/bin"
-printf '#!/bin/sh\\necho restate-server fake\\n' > "$prefix/node_modules/@restatedev/restate-server-test-x64/bin/restate-server"
+bin="$prefix/node_modules/@restatedev/restate-server-test-x64/bin"
+mkdir -p "$bin"
+printf '#!/bin/sh\\necho restate-server fake\\n' > "$bin/restate-server"
 sleep 0.2
 """
 
@@ -114,6 +115,8 @@ def test_concurrent_installs_run_npm_once(isolated: Path) -> None:
 
 def test_failed_npm_install_shows_its_output(isolated: Path) -> None:
     """An npm failure surfaces npm's own last lines."""
-    _executable(isolated / "empty-bin" / "npm", "#!/bin/sh\necho 'E404 no such package' >&2\nexit 1\n")
+    _executable(
+        isolated / "empty-bin" / "npm", "#!/bin/sh\necho 'E404 no such package' >&2\nexit 1\n"
+    )
     with pytest.raises(ServerNotInstalledError, match="E404 no such package"):
         _engine.install_server()

@@ -26,7 +26,7 @@ def _dump_config(server: RestateServer) -> dict[str, Any]:
 
 
 def test_every_setting_reaches_the_server() -> None:
-    """Each RESTATE_* variable the server gets is applied (unknown ones would be ignored silently)."""
+    """Each RESTATE_* variable is applied (the server silently ignores unknown ones)."""
     server = RestateServer()
     ingress, admin, node = server.ports
     config = _dump_config(server)
@@ -51,7 +51,7 @@ def test_every_setting_reaches_the_server() -> None:
 
 
 def test_replay_and_retry_options_change_the_config() -> None:
-    """always_replay=False restores the 1 min inactivity timeout; disable_retries means 1 attempt."""
+    """always_replay=False restores the 1 min inactivity timeout; disable_retries: 1 attempt."""
     config = _dump_config(RestateServer(always_replay=False, disable_retries=True))
     assert config["worker"]["invoker"]["inactivity-timeout"] == "1m"
     assert config["default-retry-policy"]["max-attempts"] == 1
