@@ -120,3 +120,36 @@ def test_dev_serves_registers_reloads_and_stops(tmp_path: Path) -> None:
     while _running(server_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _running(server_pid)
+
+
+def test_dev_reuses_a_running_server(tmp_path: Path) -> None:
+    """With `rea server start` running for the directory, rea dev reuses it and leaves it up."""
+    (tmp_path / "echoapp.py").write_text(APP.format(prefix="r:"))
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="200")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rea", "server", "start", "--data", str(tmp_path / ".rea")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    server_lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_reader, args=(server.stdout, server_lines), daemon=True).start()
+    seen: list[str] = []
+    try:
+        admin = _wait_for(server_lines, r"Restate admin\s+http://", seen).split()[-1]
+        proc = _rea_dev(tmp_path, "echoapp:app", "--no-reload")
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+        _wait_for(lines, rf"Reusing the Restate server at {re.escape(admin)}", seen)
+        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
+        _wait_for(lines, r"^Ready", seen)
+        assert httpx.post(f"{ingress}/DevEcho/echo", json="x", timeout=30).json() == "r:x"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        # The reused server belongs to `rea server start`: it is still up.
+        assert httpx.get(f"{admin}/health", timeout=5).status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    assert server.returncode == 0
