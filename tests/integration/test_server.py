@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 import tomllib
 from typing import Any
 
@@ -64,6 +65,11 @@ def test_stop_ends_the_process_and_removes_the_directory() -> None:
     pid, base_dir = server.pid, server.base_dir
     assert pid is not None
     assert (base_dir / "restate-server.log").exists()
+    # The invoker's scratch directory lives in the base dir, not in the system's /tmp.
+    deadline = time.monotonic() + 5
+    while not list((base_dir / "tmp").glob("invoker-*")):
+        assert time.monotonic() < deadline, "no invoker scratch directory in the base dir"
+        time.sleep(0.05)
     server.stop()
     assert not _running(pid)
     assert not base_dir.exists()

@@ -189,6 +189,11 @@ class RestateServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RESTATE_")}
         env.update(self.environment())
         self.base_dir.mkdir(parents=True, exist_ok=True)
+        # The invoker creates a scratch directory per start in TMPDIR: keep it in the base dir,
+        # so that it goes away with it.
+        scratch = self.base_dir / "tmp"
+        scratch.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(scratch)
         self._log = self.log_path.open("wb")
         self._proc = _process.spawn(
             [str(self.binary), "--no-logo", "--base-dir", str(self.base_dir)],
