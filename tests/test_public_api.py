@@ -7,11 +7,31 @@ import rea.testing
 
 REA = [
     "AppStartError",
+    "InvalidInput",
+    "OutputSerializationError",
+    "Policy",
+    "PolicyViolation",
     "ReaError",
     "RegistrationError",
+    "RetryPolicy",
     "ServerNotInstalledError",
     "ServerStartError",
+    "State",
+    "StateKey",
     "__version__",
+    "app",
+    "control_plane",
+    "data_plane",
+    "get_policy",
+    "now",
+    "policy_override",
+    "random",
+    "run",
+    "run_async",
+    "run_void",
+    "set_policy",
+    "uuid",
+    "violation_counts",
 ]
 
 TESTING = ["Harness", "RemoteServer", "RestateServer", "ServerEndpoint"]

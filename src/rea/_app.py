@@ -1,0 +1,62 @@
+"""`rea.app`: the composition point that turns services into a guarded ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import restate
+
+from rea._invocation import invocation_scope
+
+__all__ = ["app"]
+
+AnyService = restate.Service | restate.VirtualObject | restate.Workflow
+
+_INSTALLED = "_rea_installed"
+
+
+def _install(service: AnyService) -> None:
+    """Give every handler of `service` rea's serdes and per-attempt machinery, once."""
+    from rea._serde import install_serdes
+
+    install_serdes(service)
+    for handler in service.handlers.values():
+        if getattr(handler, _INSTALLED, False):
+            continue
+        # First, so that user context managers already run guarded, and rea's bookkeeping
+        # (marking the invocation finished) happens after theirs.
+        handler.context_managers = [invocation_scope, *(handler.context_managers or [])]
+        setattr(handler, _INSTALLED, True)
+
+
+def app(
+    services: Iterable[AnyService],
+    *,
+    protocol: Literal["bidi", "request_response"] | None = None,
+    identity_keys: list[str] | None = None,
+    journal_value_codec: Any = None,
+) -> Any:
+    """Build the Restate ASGI app for `services`, with rea's guards, serdes and validation.
+
+    User handlers are unchanged: rea hooks in through the SDK's
+    `invocation_context_managers` and handler serdes.
+
+    Args:
+        services: The services, virtual objects and workflows to serve.
+        protocol: Force ``"bidi"`` or ``"request_response"``; default: by HTTP version.
+        identity_keys: Restate request-identity public keys (``publickeyv1_...``).
+        journal_value_codec: Passed to the SDK unchanged.
+
+    Returns:
+        An ASGI application (serve it with hypercorn, or `rea dev`).
+    """
+    services = list(services)
+    for service in services:
+        _install(service)
+    return restate.app(
+        services,
+        protocol=protocol,
+        identity_keys=identity_keys,
+        journal_value_codec=journal_value_codec,
+    )

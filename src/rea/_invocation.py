@@ -1,0 +1,304 @@
+"""Per-invocation machinery that `rea.app` installs: invocation state and the guarded context.
+
+For every attempt of every handler, `invocation_scope` (one of the SDK's
+`invocation_context_managers`) records what is running and turns that attempt's context object
+into a `GuardedContext`: the same object, of a subclass whose methods check the runtime guards
+before doing what the SDK does. User handlers do not change, and `isinstance` still holds.
+
+Guards (rule names):
+- ``ctx.inside_run``: the context (or a rea in-handler API) used inside a run action. The SDK
+  journals nothing sensible for that: it deadlocks, fails with a journal mismatch on replay, or
+  silently shifts the random sequence.
+- ``ctx.after_return``: the context used after its handler returned (say from a leaked task).
+- ``state.write_in_shared``: state written from a shared or a stateless handler; the server
+  would fail the invocation. Under WARN the write is skipped so the invocation can go on.
+- ``plane.orchestration_in_data_plane``: promises or awakeables (and rea's sagas and workflow
+  helpers) used by a service tagged `rea.data_plane`.
+- ``run.unbounded_retryable``: a run with no attempt limit raised `RetryableError`, whose
+  `retry_after` makes the SDK retry it forever. Under WARN it is retried as a plain error (the
+  invocation's retry policy bounds it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from restate.exceptions import RetryableError
+from restate.server_context import ServerInvocationContext, current_context
+
+from rea._policy import Policy, violation
+
+PLANE_METADATA_KEY = "rea.plane"
+
+Plane = Literal["control", "data"]
+
+
+@dataclass(eq=False)
+class InvocationState:
+    """What rea knows about the attempt that is running."""
+
+    service_name: str
+    service_kind: str
+    handler_name: str
+    handler_kind: str | None
+    plane: Plane | None
+    finished: bool = False
+    drawn_uuids: set[str] = field(default_factory=set)
+
+    @property
+    def can_write_state(self) -> bool:
+        """Only exclusive object handlers and workflow run handlers may write state."""
+        return self.handler_kind in ("exclusive", "workflow")
+
+    @property
+    def target(self) -> str:
+        return f"{self.service_name}/{self.handler_name}"
+
+
+_current: ContextVar[InvocationState | None] = ContextVar("rea_invocation", default=None)
+_in_run: ContextVar[str | None] = ContextVar("rea_in_run", default=None)
+
+
+def current_state() -> InvocationState | None:
+    """The state of the rea-managed invocation running in this context, if any."""
+    return _current.get()
+
+
+def in_run() -> str | None:
+    """The name of the run action executing in this context, if any."""
+    return _in_run.get()
+
+
+def check_usable(operation: str, state: InvocationState | None = None) -> None:
+    """The guards every use of the context goes through: not inside a run, not after return."""
+    run_name = _in_run.get()
+    if run_name is not None:
+        violation(
+            "ctx.inside_run",
+            f"{operation} used inside the run action {run_name!r}; actions are skipped on "
+            "replay, so whatever they do with the context is not replayed",
+            fix="do the context call before or after the run, and pass values to the action "
+            "as arguments",
+        )
+    state = state or _current.get()
+    if state is not None and state.finished:
+        violation(
+            "ctx.after_return",
+            f"{operation} used after the handler {state.target} returned",
+            fix="await every task that uses the context before the handler returns",
+        )
+
+
+def require_control_plane(what: str) -> None:
+    """The guard for orchestration helpers: not in a service tagged data plane."""
+    state = _current.get()
+    if state is not None and state.plane == "data":
+        violation(
+            "plane.orchestration_in_data_plane",
+            f"{what} used in {state.target}, a data-plane service",
+            fix="move the orchestration to a control-plane service (rea.control_plane) that "
+            "calls this one",
+        )
+
+
+def _state_of(ctx: object) -> InvocationState | None:
+    state: InvocationState | None = getattr(ctx, "_rea_state", None)
+    return state
+
+
+def _handler_kinds(ctx: object) -> tuple[str, str | None, str]:
+    # Works on any SDK context, guarded or not: ctx.handler says what is running.
+    state = _state_of(ctx)
+    if state is not None:
+        return state.target, state.handler_kind, state.service_kind
+    handler = getattr(ctx, "handler", None)
+    if handler is None:
+        return "<unknown>", "exclusive", "object"
+    return f"{handler.service_tag.name}/{handler.name}", handler.kind, handler.service_tag.kind
+
+
+def may_write_state(ctx: object, operation: str) -> bool:
+    """Run the state-write guards for `ctx`; whether the write should go ahead."""
+    check_usable(operation, _state_of(ctx))
+    target, kind, _service_kind = _handler_kinds(ctx)
+    if kind in ("exclusive", "workflow"):
+        return True
+    applied = violation(
+        "state.write_in_shared",
+        f"{operation} in {target}, a {kind or 'stateless service'} handler; only exclusive and "
+        "workflow run handlers can write state, and the server fails the invocation otherwise",
+        fix="write state from an exclusive handler (or the workflow's run handler), or call "
+        "one from here",
+    )
+    # Under WARN the write is skipped: it cannot succeed, and the invocation should go on.
+    return applied is Policy.DISABLED
+
+
+def base_method(ctx: Any, name: str) -> Any:
+    """`ctx.name` without rea's guard in front (for rea APIs that ran the guards already)."""
+    if isinstance(ctx, GuardedContext):
+        return getattr(super(GuardedContext, ctx), name)
+    return getattr(ctx, name)
+
+
+def checked(ctx: object, operation: str) -> None:
+    """Run the common guards for a rea API about to use `ctx` without its guarded methods."""
+    check_usable(operation, _state_of(ctx))
+
+
+def guard_action(name: str, action: Callable[..., Any], *, bounded: bool) -> Callable[..., Any]:
+    """`action` marked as running inside run `name`, keeping its sync or async nature."""
+
+    def _retryable(exc: RetryableError) -> BaseException:
+        applied = violation(
+            "run.unbounded_retryable",
+            f"run {name!r} raised RetryableError(retry_after=...) without an attempt limit; "
+            "the SDK then retries it forever",
+            fix="give the run a limit: rea.run(..., retry=rea.RetryPolicy(max_attempts=N)) "
+            "or RunOptions(max_attempts=N)",
+        )
+        if applied is Policy.WARN:
+            return RuntimeError(f"{exc.message} (RetryableError without a limit)")
+        return exc
+
+    if inspect.iscoroutinefunction(action):
+
+        @functools.wraps(action)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            token = _in_run.set(name)
+            try:
+                return await action(*args, **kwargs)
+            except RetryableError as exc:
+                replacement = exc if bounded else _retryable(exc)
+                if replacement is exc:
+                    raise
+                raise replacement from exc
+            finally:
+                _in_run.reset(token)
+
+        return guarded_async
+
+    @functools.wraps(action)
+    def guarded_sync(*args: Any, **kwargs: Any) -> Any:
+        token = _in_run.set(name)
+        try:
+            return action(*args, **kwargs)
+        except RetryableError as exc:
+            replacement = exc if bounded else _retryable(exc)
+            if replacement is exc:
+                raise
+            raise replacement from exc
+        finally:
+            _in_run.reset(token)
+
+    return guarded_sync
+
+
+class GuardedContext(ServerInvocationContext):
+    """The SDK's context with rea's guards in front of every operation."""
+
+    _rea_state: InvocationState
+
+    # -- state writes ------------------------------------------------------------------------
+    def set(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        if may_write_state(self, f"ctx.set({name!r})"):
+            super().set(name, value, *args, **kwargs)
+
+    def clear(self, name: str, *args: Any, **kwargs: Any) -> None:
+        if may_write_state(self, f"ctx.clear({name!r})"):
+            super().clear(name, *args, **kwargs)
+
+    def clear_all(self, *args: Any, **kwargs: Any) -> None:
+        if may_write_state(self, "ctx.clear_all()"):
+            super().clear_all(*args, **kwargs)
+
+    # -- runs --------------------------------------------------------------------------------
+    def run_typed(
+        self, name: str, action: Any, options: Any = None, /, *args: Any, **kwargs: Any
+    ) -> Any:
+        check_usable(f"ctx.run_typed({name!r})", self._rea_state)
+        if options is None:
+            return super().run_typed(
+                name, guard_action(name, action, bounded=False), *args, **kwargs
+            )
+        bounded = options.max_attempts is not None or options.max_duration is not None
+        guarded = guard_action(name, action, bounded=bounded)
+        return super().run_typed(name, guarded, options, *args, **kwargs)
+
+    def run(self, name: str, action: Any, *args: Any, **kwargs: Any) -> Any:
+        check_usable(f"ctx.run({name!r})", self._rea_state)
+        max_attempts = kwargs.get("max_attempts", args[1] if len(args) > 1 else None)
+        guarded = guard_action(name, action, bounded=max_attempts is not None)
+        return super().run(name, guarded, *args, **kwargs)
+
+    # -- orchestration -----------------------------------------------------------------------
+    def promise(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        check_usable(f"ctx.promise({name!r})", self._rea_state)
+        require_control_plane(f"ctx.promise({name!r})")
+        return super().promise(name, *args, **kwargs)
+
+    def awakeable(self, *args: Any, **kwargs: Any) -> Any:
+        check_usable("ctx.awakeable()", self._rea_state)
+        require_control_plane("ctx.awakeable()")
+        return super().awakeable(*args, **kwargs)
+
+
+def _plain_guard(method_name: str) -> Callable[..., Any]:
+    original = getattr(ServerInvocationContext, method_name)
+
+    @functools.wraps(original)
+    def guarded(self: GuardedContext, *args: Any, **kwargs: Any) -> Any:
+        check_usable(f"ctx.{method_name}()", self._rea_state)
+        return original(self, *args, **kwargs)
+
+    return guarded
+
+
+# Everything else that reaches the journal (or the seeded random generator) gets the common
+# checks; pure reads such as request() and key() need none.
+for _name in (
+    "get", "state_keys", "sleep", "time", "uuid", "random",
+    "service_call", "service_send", "object_call", "object_send", "workflow_call",
+    "workflow_send", "generic_call", "generic_send", "resolve_awakeable", "reject_awakeable",
+    "cancel_invocation", "attach_invocation", "signal", "resolve_signal", "reject_signal",
+):  # fmt: skip
+    if hasattr(ServerInvocationContext, _name):
+        setattr(GuardedContext, _name, _plain_guard(_name))
+
+
+def _plane_of(metadata: dict[str, str] | None) -> Plane | None:
+    value = (metadata or {}).get(PLANE_METADATA_KEY)
+    return value if value in ("control", "data") else None  # type: ignore[return-value]
+
+
+@contextlib.asynccontextmanager
+async def invocation_scope() -> AsyncIterator[None]:
+    """Wrap one attempt of a handler: record its state and guard its context."""
+    ctx = current_context()
+    if not isinstance(ctx, ServerInvocationContext):  # pragma: no cover - not in a handler
+        yield
+        return
+    handler = ctx.handler
+    state = InvocationState(
+        service_name=handler.service_tag.name,
+        service_kind=handler.service_tag.kind,
+        handler_name=handler.name,
+        handler_kind=handler.kind,
+        plane=_plane_of(handler.service_tag.metadata),
+    )
+    if type(ctx) is ServerInvocationContext:
+        # Same object, guarded methods: the handler and the SDK keep the ctx they know.
+        ctx.__class__ = GuardedContext
+    ctx._rea_state = state  # type: ignore[attr-defined]
+    token = _current.set(state)
+    try:
+        yield
+    finally:
+        state.finished = True
+        _current.reset(token)

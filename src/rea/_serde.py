@@ -1,0 +1,268 @@
+"""Pydantic-backed serdes for handler input and output, state and run results.
+
+The SDK gives only pydantic models and msgspec Structs a typed serde: a dataclass arrives as a
+dict, a dataclass or ``list[Model]`` result fails with a retried 500, and input that fails
+validation becomes a TerminalError with status 500. Here a pydantic `TypeAdapter` handles every
+type pydantic can adapt, and bad input answers 400 after one attempt.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar, cast
+
+import restate
+from pydantic import TypeAdapter, ValidationError
+from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from pydantic_core import PydanticSerializationError
+from restate.handler import Handler, TypeHint
+from restate.serde import DefaultSerde, PydanticJsonSerde, Serde
+
+from rea.errors import InvalidInput, OutputSerializationError
+
+__all__ = ["TypeAdapterSerde", "install_serdes", "serde_for"]
+
+T = TypeVar("T")
+
+AnyService = restate.Service | restate.VirtualObject | restate.Workflow
+
+_INSTALLED = "_rea_serdes_installed"
+# A message listing a thousand bad list items helps nobody; `errors` still has all of them.
+_MAX_LISTED_ERRORS = 5
+_TYPED_DICT_FIX = (
+    "pydantic cannot validate typing.TypedDict on Python < 3.12; "
+    "define it with `from typing_extensions import TypedDict` instead"
+)
+
+
+def _build_adapter(type_: Any) -> TypeAdapter[Any]:
+    try:
+        return TypeAdapter(type_)
+    except PydanticUserError as exc:
+        if exc.code == "typed-dict-version":
+            raise TypeError(_TYPED_DICT_FIX) from exc
+        raise
+
+
+_cached_adapter = functools.cache(_build_adapter)
+
+
+def _adapter(type_: Any) -> TypeAdapter[Any]:
+    """The TypeAdapter for `type_`, built once per hashable type."""
+    try:
+        hash(type_)
+    except TypeError:
+        # e.g. Annotated[...] with unhashable metadata: build it each time rather than fail.
+        return _build_adapter(type_)
+    return _cached_adapter(type_)
+
+
+def _label(type_: Any) -> str:
+    if isinstance(type_, type) and typing.get_origin(type_) is None:
+        return type_.__qualname__
+    return repr(type_).replace("typing.", "")
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    # 'ctx' can hold exception objects, and 'input' may echo secrets back to the caller.
+    return [
+        {"loc": e["loc"], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def _describe(errors: Sequence[Mapping[str, Any]]) -> str:
+    parts = [
+        ".".join(str(p) for p in e["loc"]) + f": {e['msg']}" if e["loc"] else str(e["msg"])
+        for e in errors[:_MAX_LISTED_ERRORS]
+    ]
+    if len(errors) > _MAX_LISTED_ERRORS:
+        parts.append(f"and {len(errors) - _MAX_LISTED_ERRORS} more")
+    return "; ".join(parts)
+
+
+class TypeAdapterSerde(Serde[T]):
+    """A Restate serde that validates and dumps JSON with a pydantic `TypeAdapter`.
+
+    Covers everything pydantic can adapt: primitives, models, dataclasses, ``list[Model]``,
+    TypedDicts, ``Optional[...]`` and unions. Empty bytes and None map to each other.
+    """
+
+    def __init__(self, type_: Any) -> None:
+        self.type = type_
+        self._adapter: TypeAdapter[T] = _adapter(type_)
+        self._label = _label(type_)
+
+    @property
+    def adapter(self) -> TypeAdapter[T]:
+        """The (shared, cached) TypeAdapter behind this serde."""
+        return self._adapter
+
+    def serialize(self, obj: T | None) -> bytes:
+        """Dump `obj` as JSON; raise `OutputSerializationError` if it does not fit the type."""
+        if obj is None:
+            return b""
+        try:
+            return self._adapter.dump_json(obj, warnings="error")
+        except PydanticSerializationError:
+            pass
+        # Validate, then dump: a dict shaped like the declared model is the user's obvious intent.
+        try:
+            return self._adapter.dump_json(self._adapter.validate_python(obj), warnings="error")
+        except ValidationError as exc:
+            detail = _describe(_errors(exc))
+        except ValueError as exc:  # PydanticSerializationError, circular references
+            detail = str(exc)
+        raise OutputSerializationError(
+            f"cannot serialize {type(obj).__qualname__} as {self._label}: {detail}"
+        )
+
+    def deserialize(self, buf: bytes) -> T | None:
+        """Validate JSON `buf` into the type; raise `InvalidInput` naming the bad fields."""
+        if not buf:
+            return None
+        try:
+            return self._adapter.validate_json(buf)
+        except ValidationError as exc:
+            errors = _errors(exc)
+            raise InvalidInput(f"invalid input: {_describe(errors)}", errors=errors) from exc
+
+    def json_schema(
+        self, *, mode: Literal["validation", "serialization"] = "validation"
+    ) -> dict[str, Any]:
+        """The JSON schema of the type, as discovery shows it."""
+        return self._adapter.json_schema(mode=mode)
+
+    def accepts_none(self) -> bool:
+        """Whether None is a valid value (Optional, Any, unions with None)."""
+        try:
+            self._adapter.validate_python(None)
+        except ValidationError:
+            return False
+        return True
+
+
+@functools.cache
+def _cached_serde(type_: Any) -> Serde[Any]:
+    try:
+        return TypeAdapterSerde[Any](type_)
+    except PydanticSchemaGenerationError:
+        # msgspec Structs and arbitrary classes: the SDK's own strategy is the best we have.
+        return DefaultSerde(type_)
+
+
+def serde_for(type_: Any) -> Serde[Any]:
+    """The serde for values of `type_`: a `TypeAdapterSerde` whenever pydantic can adapt it.
+
+    Types pydantic cannot adapt (msgspec Structs, arbitrary classes) get the SDK's
+    `DefaultSerde`. Raises TypeError for a ``typing.TypedDict`` on Python < 3.12.
+    """
+    try:
+        hash(type_)
+    except TypeError:
+        return _cached_serde.__wrapped__(type_)
+    return _cached_serde(type_)
+
+
+class _RawInput(Serde[Any]):
+    """Input serde that hands the raw body to the validating wrapper around the handler.
+
+    The SDK turns any exception from ``input_serde.deserialize`` into a 500, so validation must
+    happen inside the handler function. Callers (``ctx.service_call``, the SDK's client) still
+    serialize typed arguments through this serde, which is why it is not a plain `BytesSerde`.
+    """
+
+    def __init__(self, typed: TypeAdapterSerde[Any]) -> None:
+        self.typed = typed
+
+    def deserialize(self, buf: bytes) -> bytes:
+        """Return the body untouched."""
+        return buf
+
+    def serialize(self, obj: Any) -> bytes:
+        """Serialize a caller's argument with the typed serde."""
+        return self.typed.serialize(obj)
+
+
+def _chosen_by_sdk(serde: Serde[Any], hint: TypeHint[Any]) -> bool:
+    """Whether `serde` is the SDK's default choice rather than one the user passed."""
+    if type(serde) is DefaultSerde:
+        return True
+    # The SDK swaps DefaultSerde for PydanticJsonSerde(core type) itself; an explicit one for
+    # the very same model is indistinguishable and equivalent, so replacing it is harmless.
+    return type(serde) is PydanticJsonSerde and serde.model is hint.annotation
+
+
+def _handler_serde(annotation: Any, where: str) -> TypeAdapterSerde[Any] | None:
+    try:
+        return TypeAdapterSerde[Any](annotation)
+    except TypeError as exc:
+        raise TypeError(f"handler {where}: {exc}") from exc
+    except PydanticSchemaGenerationError:
+        return None
+
+
+def _missing_input() -> InvalidInput:
+    errors = [{"loc": (), "msg": "missing input", "type": "missing"}]
+    return InvalidInput("invalid input: missing input", errors=errors)
+
+
+def _install_input(handler: Handler[Any, Any], serde: TypeAdapterSerde[Any]) -> None:
+    original = cast(Callable[[Any, Any], Awaitable[Any]], handler.fn)
+    accepts_none = serde.accepts_none()
+    deserialize = serde.deserialize
+
+    @functools.wraps(original)
+    async def fn(ctx: Any, raw: bytes) -> Any:
+        if raw:
+            value = deserialize(raw)
+        elif accepts_none:
+            value = None
+        else:
+            raise _missing_input()
+        return await original(ctx, value)
+
+    # arity stays 2, so invoke_handler passes the raw body (from _RawInput) to `fn`.
+    handler.fn = fn
+    handler.handler_io.input_serde = _RawInput(serde)
+
+
+def _install_handler(service: str, handler: Handler[Any, Any]) -> None:
+    io = handler.handler_io
+    where = f"{service}.{handler.name}"
+    # The SDK's TypeHint holds the annotation without Optional, so read the signature again.
+    signature = inspect.signature(handler.fn, eval_str=True)
+    in_hint, out_hint = io.input_type, io.output_type
+    if handler.arity == 2 and in_hint is not None and not in_hint.is_void:
+        annotation = list(signature.parameters.values())[-1].annotation
+        if annotation is not inspect.Parameter.empty and _chosen_by_sdk(io.input_serde, in_hint):
+            serde = _handler_serde(annotation, where)
+            if serde is not None:
+                _install_input(handler, serde)
+                in_hint.generate_json_schema = serde.json_schema
+    if out_hint is not None and not out_hint.is_void and _chosen_by_sdk(io.output_serde, out_hint):
+        serde = _handler_serde(signature.return_annotation, where)
+        if serde is not None:
+            io.output_serde = serde
+            out_hint.generate_json_schema = functools.partial(
+                serde.json_schema, mode="serialization"
+            )
+
+
+def install_serdes(service: AnyService) -> None:
+    """Give every typed handler of `service` pydantic serdes, 400s for bad input and schemas.
+
+    Internal: `rea.app` calls it. Untyped handlers and serdes the user passed to the decorator
+    are left as they are; a second call on the same service changes nothing.
+
+    Raises:
+        TypeError: A handler uses ``typing.TypedDict`` on Python < 3.12.
+    """
+    for handler in service.handlers.values():
+        if getattr(handler, _INSTALLED, False):
+            continue
+        _install_handler(service.name, handler)
+        setattr(handler, _INSTALLED, True)

@@ -1,0 +1,285 @@
+"""rea's pydantic serdes and `install_serdes`, without a server."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import typing
+from typing import Any, Optional
+
+import msgspec
+import pytest
+import restate
+from pydantic import BaseModel
+from restate.discovery import compute_discovery_json
+from restate.endpoint import Endpoint
+from restate.handler import Handler, handler_from_callable, invoke_handler
+from restate.serde import DefaultSerde, JsonSerde
+from typing_extensions import TypedDict
+
+from rea._serde import TypeAdapterSerde, install_serdes, serde_for
+from rea.errors import InvalidInput, OutputSerializationError
+
+
+class Item(BaseModel):
+    sku: str
+    price: float
+
+
+@dataclasses.dataclass
+class Address:
+    street: str
+    city: str
+
+
+class Point(TypedDict):
+    x: int
+    y: int
+
+
+class OldPoint(typing.TypedDict):
+    x: int
+
+
+class Cart(BaseModel):
+    items: list[Item]
+
+
+class Struct(msgspec.Struct):
+    a: int
+
+
+@pytest.mark.parametrize(
+    ("type_", "value", "wire"),
+    [
+        (int, 7, b"7"),
+        (str, "Ada", b'"Ada"'),
+        (Item, Item(sku="A1", price=2.5), b'{"sku":"A1","price":2.5}'),
+        (
+            Address,
+            Address("1 Main St", "Springfield"),
+            b'{"street":"1 Main St","city":"Springfield"}',
+        ),
+        (list[Item], [Item(sku="B", price=1.0)], b'[{"sku":"B","price":1.0}]'),
+        (Point, {"x": 1, "y": 2}, b'{"x":1,"y":2}'),
+        (Optional[Item], Item(sku="C", price=3.0), b'{"sku":"C","price":3.0}'),  # noqa: UP045
+    ],
+    ids=["int", "str", "model", "dataclass", "list-model", "typeddict", "optional-model"],
+)
+def test_round_trip(type_: Any, value: Any, wire: bytes) -> None:
+    """A value serializes to the expected JSON and comes back equal and of the same type."""
+    serde = TypeAdapterSerde[Any](type_)
+    assert serde.serialize(value) == wire
+    back = serde.deserialize(wire)
+    assert back == value
+    assert type(back) is type(value)
+
+
+def test_none_maps_to_empty_bytes() -> None:
+    """None serializes to b"" and b"" deserializes to None, as everywhere in the SDK."""
+    serde = TypeAdapterSerde[Item | None](Item | None)
+    assert serde.serialize(None) == b""
+    assert serde.deserialize(b"") is None
+    assert serde.deserialize(b"null") is None
+
+
+def test_invalid_input_names_the_field() -> None:
+    """A validation failure is an InvalidInput (status 400) whose message names the field."""
+    serde = TypeAdapterSerde[Cart](Cart)
+    with pytest.raises(InvalidInput) as info:
+        serde.deserialize(b'{"items": [{"sku": "A", "price": "cheap"}]}')
+    err = info.value
+    assert err.status_code == 400
+    assert isinstance(err, restate.TerminalError)
+    assert str(err).startswith("invalid input: items.0.price: Input should be a valid number")
+    assert err.errors == [
+        {
+            "loc": ("items", 0, "price"),
+            "msg": "Input should be a valid number, unable to parse string as a number",
+            "type": "float_parsing",
+        }
+    ]
+
+
+def test_invalid_json_is_invalid_input() -> None:
+    """Malformed JSON is an InvalidInput too, not a generic error."""
+    with pytest.raises(InvalidInput, match="invalid input: Invalid JSON"):
+        TypeAdapterSerde[int](int).deserialize(b"{nope")
+
+
+def test_many_errors_are_summarized() -> None:
+    """The message lists a few errors and counts the rest; `errors` keeps them all."""
+    with pytest.raises(InvalidInput) as info:
+        TypeAdapterSerde[list[int]](list[int]).deserialize(json.dumps(["x"] * 8).encode())
+    assert str(info.value).endswith("; and 3 more")
+    assert len(info.value.errors) == 8
+
+
+def test_output_that_does_not_fit_is_an_error() -> None:
+    """A value that does not fit the declared type raises OutputSerializationError (500)."""
+    with pytest.raises(OutputSerializationError) as info:
+        TypeAdapterSerde[int](int).serialize("not a number")  # type: ignore[arg-type]
+    assert info.value.status_code == 500
+    assert "cannot serialize str as int" in str(info.value)
+
+
+def test_output_dict_shaped_like_the_model_is_accepted() -> None:
+    """A dict with the model's fields is validated and dumped rather than rejected."""
+    serde = TypeAdapterSerde[Item](Item)
+    assert serde.serialize({"sku": "A", "price": 1}) == b'{"sku":"A","price":1.0}'  # type: ignore[arg-type]
+
+
+def test_serde_for_caches_and_falls_back() -> None:
+    """serde_for reuses one serde per type and leaves types pydantic cannot adapt to the SDK."""
+    assert serde_for(list[Item]) is serde_for(list[Item])
+    assert isinstance(serde_for(Address), TypeAdapterSerde)
+    assert type(serde_for(Struct)) is DefaultSerde
+
+
+def test_json_schema_modes() -> None:
+    """json_schema gives pydantic's schema for both modes."""
+    schema = TypeAdapterSerde[list[Item]](list[Item]).json_schema()
+    assert schema["type"] == "array"
+    assert schema["items"] == {"$ref": "#/$defs/Item"}
+    assert "Item" in TypeAdapterSerde[Item](Item).json_schema(mode="serialization")["title"]
+
+
+def _service() -> restate.Service:
+    svc = restate.Service("Shop")
+
+    @svc.handler()
+    async def checkout(ctx: restate.Context, address: Address) -> list[Item]:
+        return [Item(sku=address.city, price=1.0)]
+
+    @svc.handler()
+    async def maybe(ctx: restate.Context, item: Item | None) -> Item | None:
+        return item
+
+    @svc.handler()
+    async def untyped(ctx, body):  # type: ignore[no-untyped-def]
+        return body
+
+    @svc.handler(input_serde=JsonSerde(), output_serde=JsonSerde())
+    async def explicit(ctx: restate.Context, address: Address) -> Address:
+        return address
+
+    @svc.handler()
+    async def nothing(ctx: restate.Context) -> None:
+        return None
+
+    return svc
+
+
+async def test_installed_handler_returns_typed_output() -> None:
+    """After install_serdes a dataclass input arrives as a dataclass and list[Model] serializes."""
+    svc = _service()
+    install_serdes(svc)
+    out = await invoke_handler(svc.handlers["checkout"], None, b'{"street":"s","city":"Oslo"}')
+    assert json.loads(out) == [{"sku": "Oslo", "price": 1.0}]
+
+
+async def test_installed_handler_rejects_bad_input_with_400() -> None:
+    """Bad input raises InvalidInput (400) from the handler, not the SDK's parse error (500)."""
+    svc = _service()
+    install_serdes(svc)
+    with pytest.raises(InvalidInput) as info:
+        await invoke_handler(svc.handlers["checkout"], None, b'{"street":"s"}')
+    assert info.value.status_code == 400
+    assert str(info.value) == "invalid input: city: Field required"
+
+
+async def test_empty_body_is_missing_input_unless_optional() -> None:
+    """An empty body is a 400 for a required input and None for an Optional one."""
+    svc = _service()
+    install_serdes(svc)
+    with pytest.raises(InvalidInput, match="missing input"):
+        await invoke_handler(svc.handlers["checkout"], None, b"")
+    assert await invoke_handler(svc.handlers["maybe"], None, b"") == b""
+
+
+async def test_bare_sdk_gives_500_for_bad_input() -> None:
+    """Without install_serdes, the SDK reports the same bad input as a 500."""
+    svc = _service()
+    with pytest.raises(restate.TerminalError) as info:
+        await invoke_handler(svc.handlers["maybe"], None, b'{"sku": 1}')
+    assert info.value.status_code == 500
+
+
+def test_install_is_idempotent() -> None:
+    """A second install_serdes call leaves every handler exactly as the first left it."""
+    svc = _service()
+    install_serdes(svc)
+    before = {
+        n: (h.fn, h.handler_io.input_serde, h.handler_io.output_serde)
+        for n, h in svc.handlers.items()
+    }
+    install_serdes(svc)
+    after = {
+        n: (h.fn, h.handler_io.input_serde, h.handler_io.output_serde)
+        for n, h in svc.handlers.items()
+    }
+    assert after == before
+
+
+def test_explicit_and_untyped_handlers_keep_the_sdk_serdes() -> None:
+    """Serdes the user passed and handlers without annotations are left alone."""
+    svc = _service()
+    untyped = svc.handlers["untyped"]
+    explicit = svc.handlers["explicit"]
+    kept = (untyped.fn, untyped.handler_io.input_serde, untyped.handler_io.output_serde)
+    explicit_in, explicit_out = explicit.handler_io.input_serde, explicit.handler_io.output_serde
+    install_serdes(svc)
+    assert (untyped.fn, untyped.handler_io.input_serde, untyped.handler_io.output_serde) == kept
+    assert explicit.handler_io.input_serde is explicit_in
+    assert explicit.handler_io.output_serde is explicit_out
+    assert type(svc.handlers["nothing"].handler_io.output_serde) is DefaultSerde
+
+
+def test_arity_and_client_lookup_survive() -> None:
+    """The arity is unchanged and callers still find the handler and serialize typed args."""
+    svc = restate.Service("Lookup")
+
+    @svc.handler()
+    async def ship(ctx: restate.Context, address: Address) -> str:
+        return address.city
+
+    install_serdes(svc)
+    handler: Handler[Any, Any] = handler_from_callable(ship)
+    assert handler is svc.handlers["ship"]
+    assert handler.arity == 2
+    assert (
+        handler.handler_io.input_serde.serialize(Address("s", "c")) == b'{"street":"s","city":"c"}'
+    )
+
+
+def _manifest(svc: restate.Service) -> dict[str, Any]:
+    endpoint = Endpoint()
+    endpoint.bind(svc)
+    services = json.loads(compute_discovery_json(endpoint, 4, "bidi"))["services"]
+    return {h["name"]: h for h in services[0]["handlers"]}
+
+
+def test_discovery_shows_schemas() -> None:
+    """Discovery carries pydantic's input schema and serialization-mode output schema."""
+    svc = _service()
+    install_serdes(svc)
+    handlers = _manifest(svc)
+    checkout = handlers["checkout"]
+    assert checkout["input"]["jsonSchema"]["required"] == ["street", "city"]
+    assert checkout["output"]["jsonSchema"]["items"] == {"$ref": "#/$defs/Item"}
+    maybe = handlers["maybe"]
+    assert {"type": "null"} in maybe["input"]["jsonSchema"]["anyOf"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="pydantic accepts typing.TypedDict")
+def test_typing_typeddict_fails_at_install_with_the_fix() -> None:
+    """typing.TypedDict on Python < 3.12 is a TypeError naming the handler and the fix."""
+    svc = restate.Service("Old")
+
+    @svc.handler()
+    async def take(ctx: restate.Context, value: OldPoint) -> int:
+        return value["x"]
+
+    with pytest.raises(TypeError, match=r"handler Old\.take: .*typing_extensions import TypedDict"):
+        install_serdes(svc)
