@@ -152,6 +152,15 @@ def checked(ctx: object, operation: str) -> None:
     check_usable(operation, _state_of(ctx))
 
 
+def code_site(fn: Callable[..., Any]) -> tuple[str, int] | None:
+    """Where `fn` is defined, for violations found after it returned (or on another thread)."""
+    target: Any = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    code = getattr(getattr(target, "__func__", target), "__code__", None)
+    return (code.co_filename, code.co_firstlineno) if code is not None else None
+
+
 def guard_action(name: str, action: Callable[..., Any], *, bounded: bool) -> Callable[..., Any]:
     """`action` marked as running inside run `name`, keeping its sync or async nature."""
 
@@ -162,6 +171,7 @@ def guard_action(name: str, action: Callable[..., Any], *, bounded: bool) -> Cal
             "the SDK then retries it forever",
             fix="give the run a limit: rea.run(..., retry=rea.RetryPolicy(max_attempts=N)) "
             "or RunOptions(max_attempts=N)",
+            site=code_site(action),
         )
         if applied is Policy.WARN:
             return RuntimeError(f"{exc.message} (RetryableError without a limit)")

@@ -145,7 +145,14 @@ def _call_site() -> tuple[str, int]:
     return "<unknown>", 0
 
 
-def violation(rule: str, message: str, *, fix: str, policy: Policy | None = None) -> Policy:
+def violation(
+    rule: str,
+    message: str,
+    *,
+    fix: str,
+    policy: Policy | None = None,
+    site: tuple[str, int] | None = None,
+) -> Policy:
     """Report that guard `rule` fired; the one function every guard calls.
 
     Args:
@@ -153,6 +160,7 @@ def violation(rule: str, message: str, *, fix: str, policy: Policy | None = None
         message: What happened, without the fix.
         fix: What to do instead.
         policy: Decide with this policy instead of the one in effect.
+        site: The user code at fault as (file, line); default: the first caller outside rea.
 
     Returns:
         The policy applied (WARN or DISABLED); the guard decides how to carry on.
@@ -169,10 +177,10 @@ def violation(rule: str, message: str, *, fix: str, policy: Policy | None = None
             _counts[rule] += 1
     if applied is Policy.STRICT:
         raise PolicyViolation(rule, message, fix=fix)
-    site = (rule, *_call_site())
+    where = (rule, *(site or _call_site()))
     with _lock:
-        first = site not in _warned_sites
-        _warned_sites.add(site)
+        first = where not in _warned_sites
+        _warned_sites.add(where)
     if first and not replaying:
-        logger.warning("[%s] %s. Fix: %s (at %s:%d)", rule, message, fix, site[1], site[2])
+        logger.warning("[%s] %s. Fix: %s (at %s:%d)", rule, message, fix, where[1], where[2])
     return applied

@@ -21,7 +21,7 @@ from typing import Any, TypeVar, overload
 from pydantic import BaseModel
 from restate import RestateDurableFuture, RunOptions
 
-from rea._invocation import base_method, checked, current_state, guard_action
+from rea._invocation import base_method, checked, code_site, current_state, guard_action
 from rea._policy import violation
 from rea._serde import serde_for
 
@@ -115,6 +115,7 @@ def _check_untyped(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
                 f"run {name!r} returned a {type(value).__name__} but its action has no return "
                 "annotation, so a replay would return a dict instead",
                 fix=f"annotate the action's return type (-> {type(value).__name__})",
+                site=code_site(fn),
             )
         return value
 

@@ -143,3 +143,28 @@ def test_sync_actions_run_off_the_event_loop(runs: tuple[Harness, Path]) -> None
     """A sync action runs on a worker thread, not the event loop's."""
     h, _ = runs
     assert h.client.post("/Runs/sync_off_loop").json() is True
+
+
+def test_unannotated_model_result_warn_shows_the_hazard(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under WARN the run goes on, and after replay the model is indeed a dict."""
+    assert h.client.post("/Store/uw/untyped_run", json="warn").json() == "dict"
+    warnings = [r.getMessage() for r in caplog.records if "[run.untyped_result]" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "stateful.py" in warnings[0]  # the site is the lambda, not a thread-pool frame
+
+
+def test_rea_app_answers_bad_input_with_400_after_one_attempt(h: Harness) -> None:
+    """Through rea.app, input failing validation is HTTP 400 naming the field, never retried."""
+    response = h.client.post("/Store/v/add_to_cart", json={"sku": "A", "qty": "many"})
+    assert response.status_code == 400
+    assert "qty" in response.json()["message"]
+    invocation = response.headers["x-restate-id"]
+    rows = h.query(
+        f"SELECT status, completion_result FROM sys_invocation WHERE id = '{invocation}'"
+    )
+    assert rows == [{"status": "completed", "completion_result": "failure"}]
+    # A retried attempt would leave a TransientError event in the journal events.
+    events = h.query(f"SELECT event_type FROM sys_journal_events WHERE id = '{invocation}'")
+    assert [e for e in events if "Transient" in str(e.get("event_type"))] == []
