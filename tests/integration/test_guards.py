@@ -200,3 +200,19 @@ def test_plane_shows_in_service_metadata(h: Harness) -> None:
     """The plane tag is Restate service metadata, visible through the admin API."""
     service = h.admin.get("/services/GuardData").json()
     assert service["metadata"]["rea.plane"] == "data"
+
+
+def test_retry_storm_disabled(h: Harness, policy_log: _Records) -> None:
+    """Under DISABLED rea is silent, and the SDK's storm goes past the server's attempt limit."""
+    sent = h.client.post("/GuardService/retry_storm/send", json="disabled").json()
+    invocation = sent["invocationId"]
+    deadline = time.monotonic() + 15
+    retries = 0
+    while retries <= 5:
+        assert time.monotonic() < deadline, "the storm did not happen"
+        time.sleep(0.1)
+        rows = h.query(f"SELECT retry_count FROM sys_invocation WHERE id = '{invocation}'")
+        retries = int(rows[0].get("retry_count") or 0) if rows else 0
+    # More attempts than the test server's limit of 3: only a kill ends it.
+    h.admin.patch(f"/invocations/{invocation}/kill").raise_for_status()
+    assert policy_log.about("run.unbounded_retryable") == []

@@ -168,3 +168,11 @@ def test_rea_app_answers_bad_input_with_400_after_one_attempt(h: Harness) -> Non
     # A retried attempt would leave a TransientError event in the journal events.
     events = h.query(f"SELECT event_type FROM sys_journal_events WHERE id = '{invocation}'")
     assert [e for e in events if "Transient" in str(e.get("event_type"))] == []
+
+
+def test_unannotated_model_result_disabled_is_silent(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under DISABLED nothing is reported (and the replayed value is a dict)."""
+    assert h.client.post("/Store/ud/untyped_run", json="disabled").json() == "dict"
+    assert not [r for r in caplog.records if "[run.untyped_result]" in r.getMessage()]
