@@ -51,6 +51,15 @@ def misuse_report(tmp_path_factory: pytest.TempPathFactory) -> str:
                 key.bind(ctx).set(1)  # line 12
                 n: str = await rea.run(ctx, "n", lambda: 1)  # line 13
                 rea.RetryPolicy(3)  # line 14: options are keyword-only
+                bad = rea.ServiceClient(greet)
+                await bad.call(ctx, 42)  # line 16: greet takes a str
+                out: int = await bad.call(ctx, "x")  # line 17: greet returns a str
+
+            svc = restate.Service("S")
+
+            @svc.handler()
+            async def greet(ctx: restate.Context, name: str) -> str:
+                return name
             """
         )
     )
@@ -75,6 +84,8 @@ def test_usage_files_pass_mypy_strict() -> None:
         (12, 'Argument 1 to "set" of "State" has incompatible type "int"; expected "str"'),
         (13, 'incompatible type "Callable[[], int]"'),
         (14, "Too many positional arguments"),
+        (16, 'Argument 2 to "call" of "ServiceClient" has incompatible type "int"; expected "str"'),
+        (17, 'expression has type "str", variable has type "int"'),
     ],
 )
 def test_misuse_is_reported(misuse_report: str, line: int, fragment: str) -> None:

@@ -1,6 +1,9 @@
 """rea: opinionated, type-safe building blocks for durable applications on Restate."""
 
 from rea._app import app
+from rea._clients import ObjectClient, ServiceClient, WorkflowClient
+from rea._concurrency import Outcome, Selected, fan_out, gather, map_concurrent, ordered, select
+from rea._idempotency import idempotency_key
 from rea._planes import control_plane, data_plane
 from rea._policy import Policy, get_policy, policy_override, set_policy, violation_counts
 from rea._run import RetryPolicy, now, random, run, run_async, run_void, uuid
@@ -20,27 +23,38 @@ from rea.errors import (
 __all__ = [
     "AppStartError",
     "InvalidInput",
+    "ObjectClient",
+    "Outcome",
     "OutputSerializationError",
     "Policy",
     "PolicyViolation",
     "ReaError",
     "RegistrationError",
     "RetryPolicy",
+    "Selected",
     "ServerNotInstalledError",
     "ServerStartError",
+    "ServiceClient",
     "State",
     "StateKey",
+    "WorkflowClient",
     "__version__",
     "app",
     "control_plane",
     "data_plane",
+    "fan_out",
+    "gather",
     "get_policy",
+    "idempotency_key",
+    "map_concurrent",
     "now",
+    "ordered",
     "policy_override",
     "random",
     "run",
     "run_async",
     "run_void",
+    "select",
     "set_policy",
     "uuid",
     "violation_counts",

@@ -19,7 +19,10 @@ _INSTALLED = "_rea_installed"
 def _install(service: AnyService) -> None:
     """Give every handler of `service` rea's serdes and per-attempt machinery, once."""
     from rea._serde import install_serdes
+    from rea._workflow_output import install_workflow_output
 
+    if isinstance(service, restate.Workflow):
+        install_workflow_output(service)
     install_serdes(service)
     for handler in service.handlers.values():
         if getattr(handler, _INSTALLED, False):

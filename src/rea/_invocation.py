@@ -247,6 +247,13 @@ class GuardedContext(ServerInvocationContext):
         guarded = guard_action(name, action, bounded=max_attempts is not None)
         return super().run(name, guarded, *args, **kwargs)
 
+    def uuid(self) -> Any:
+        check_usable("ctx.uuid()", self._rea_state)
+        value = super().uuid()
+        # Keys built from it are invocation-derived: the idempotency check reads this set.
+        self._rea_state.drawn_uuids.add(str(value))
+        return value
+
     # -- orchestration -----------------------------------------------------------------------
     def promise(self, name: str, *args: Any, **kwargs: Any) -> Any:
         check_usable(f"ctx.promise({name!r})", self._rea_state)
@@ -273,7 +280,7 @@ def _plain_guard(method_name: str) -> Callable[..., Any]:
 # Everything else that reaches the journal (or the seeded random generator) gets the common
 # checks; pure reads such as request() and key() need none.
 for _name in (
-    "get", "state_keys", "sleep", "time", "uuid", "random",
+    "get", "state_keys", "sleep", "time", "random",
     "service_call", "service_send", "object_call", "object_send", "workflow_call",
     "workflow_send", "generic_call", "generic_send", "resolve_awakeable", "reject_awakeable",
     "cancel_invocation", "attach_invocation", "signal", "resolve_signal", "reject_signal",

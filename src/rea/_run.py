@@ -282,7 +282,7 @@ def uuid(ctx: Any) -> uuid_module.UUID:
     value: uuid_module.UUID = base_method(ctx, "uuid")()
     state = current_state()
     if state is not None:
-        # Keys built from it are invocation-derived: issue-4's redundancy check reads this.
+        # Keys built from it are invocation-derived: the idempotency check reads this set.
         state.drawn_uuids.add(str(value))
     return value
 

@@ -1,0 +1,82 @@
+"""The helper handlers `rea.app` adds to every workflow, for attach and output by workflow id.
+
+The SDK can attach to an invocation only by its id, which a caller inside a handler does not
+have for a workflow it did not submit. So rea keeps the run's result in a durable promise of the
+workflow: the run handler resolves it (or rejects it with the run's terminal error) when it
+ends, and two shared handlers wait for it (`attach`) or peek at it (`get_output`). Neither can
+start a run.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import restate
+from restate import TerminalError
+from restate.serde import BytesSerde
+
+from rea._clients import ATTACH_HANDLER, OUTPUT_HANDLER, OUTPUT_PROMISE
+from rea._invocation import base_method
+
+_RAW = BytesSerde()
+_WRAPPED = "_rea_output_kept"
+
+
+def _promise(ctx: Any) -> Any:
+    # Internal bookkeeping, not user orchestration: skip the data-plane guard.
+    return base_method(ctx, "promise")(OUTPUT_PROMISE, serde=_RAW)
+
+
+def _keep_output(handler: Any) -> None:
+    original = handler.fn
+
+    @functools.wraps(original)
+    async def fn(ctx: Any, *args: Any) -> Any:
+        try:
+            result = await original(ctx, *args)
+        except TerminalError as exc:
+            await _promise(ctx).reject(exc.message, exc.status_code)
+            raise
+        # Read at call time: rea.app installs the typed output serde after this wrapper.
+        await _promise(ctx).resolve(handler.handler_io.output_serde.serialize(result))
+        return result
+
+    handler.fn = fn
+
+
+async def _attach(ctx: restate.WorkflowSharedContext) -> bytes:
+    """Wait for the workflow run's result (never starts the run)."""
+    raw: bytes = await _promise(ctx).value()
+    return raw
+
+
+async def _output(ctx: restate.WorkflowSharedContext) -> bytes:
+    """The workflow run's result if it finished, as {"ready", "output"}."""
+    raw: bytes | None = await _promise(ctx).peek()
+    if raw is None:
+        return b'{"ready":false}'
+    return b'{"ready":true,"output":' + (raw or b"null") + b"}"
+
+
+def install_workflow_output(workflow: restate.Workflow) -> None:
+    """Keep the run's result in a promise and add the attach / output helper handlers, once."""
+    if ATTACH_HANDLER in workflow.handlers:
+        return
+    for handler in workflow.handlers.values():
+        if handler.kind == "workflow" and not getattr(handler, _WRAPPED, False):
+            _keep_output(handler)
+            setattr(handler, _WRAPPED, True)
+    for name, fn in ((ATTACH_HANDLER, _attach), (OUTPUT_HANDLER, _output)):
+        workflow.handler(name=name, output_serde=_RAW, ingress_private=True)(_copy(fn))
+
+
+def _copy(fn: Any) -> Any:
+    # The SDK stores the handler on the function object: each workflow needs its own function.
+    async def handler(ctx: restate.WorkflowSharedContext) -> bytes:
+        result: bytes = await fn(ctx)
+        return result
+
+    handler.__name__ = handler.__qualname__ = fn.__name__
+    handler.__doc__ = "rea: " + (fn.__doc__ or "workflow output helper")
+    return handler

@@ -1,0 +1,99 @@
+"""Typed in-handler clients on a real server under always-replay."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from rea.testing import Harness
+from rea.testing.pytest_plugin import HarnessFactory
+from tests.integration.apps import clients_app
+
+
+@pytest.fixture
+def h(rea_harness: HarnessFactory) -> Harness:
+    return rea_harness(clients_app.app)
+
+
+def test_service_call_round_trips_models_and_dataclasses(h: Harness) -> None:
+    """ServiceClient.call sends a model and gets a dataclass back."""
+    response = h.client.post("/CCaller/call_service", json={"id": "o1", "amount": 9.5})
+    assert response.json() == {"order_id": "o1", "charged": 9.5}
+
+
+def test_request_futures_and_no_input_handlers(h: Harness) -> None:
+    """request_future returns durable futures; handlers without input need none."""
+    assert h.client.post("/CCaller/futures").json() == ["Receipt", "f1", "pong"]
+
+
+def test_service_send_returns_the_invocation_id(h: Harness) -> None:
+    """send() returns a handle whose invocation id names the callee's invocation."""
+    invocation = h.client.post("/CCaller/send_service", json={"id": "s1", "amount": 1}).json()
+    assert invocation.startswith("inv_")
+    deadline = time.monotonic() + 10
+    while True:
+        rows = h.query(f"SELECT target, status FROM sys_invocation WHERE id = '{invocation}'")
+        if rows and rows[0]["status"] == "completed":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert rows[0]["target"] == "CBilling/charge"
+
+
+def test_terminal_errors_reach_the_caller_with_their_status(h: Harness) -> None:
+    """The callee's TerminalError (status and message) is raised by call()."""
+    assert h.client.post("/CCaller/refused").json() == "422 order r1 refused"
+
+
+def test_object_call_future_and_send(h: Harness) -> None:
+    """ObjectClient addresses one object by key with call, request_future and send."""
+    assert h.client.post("/CCaller/call_object", json="k1").json() == [5, 12]
+    deadline = time.monotonic() + 10
+    while h.client.post("/CCounter/k1/add", json=0).json() != 112:
+        assert time.monotonic() < deadline, "the send never arrived"
+        time.sleep(0.05)
+
+
+def test_delayed_send_starts_no_earlier_than_the_delay(h: Harness) -> None:
+    """A send with delay=500ms runs at least 500 ms after it was sent (both times via rea.now)."""
+    sent_at = datetime.fromisoformat(h.client.post("/CCaller/delayed", json="d1").json())
+    deadline = time.monotonic() + 15
+    while not (stamped := h.client.post("/CCounter/d1/stamped").content):
+        assert time.monotonic() < deadline, "the delayed send never ran"
+        time.sleep(0.05)
+    ran_at = datetime.fromisoformat(json.loads(stamped))
+    assert ran_at - sent_at >= timedelta(milliseconds=500)
+
+
+def test_workflow_submit_signal_attach_and_output(h: Harness) -> None:
+    """WorkflowClient submits a run, reads not-ready output, signals it, then attaches."""
+    invocation = h.client.post("/CCaller/submit", json="w1").json()
+    assert invocation.startswith("inv_")
+    assert h.client.post("/CCaller/output", json="w1").content in (b"", b"null")
+    assert h.client.post("/CCaller/signal", json="w1").json() == "confirmed 4711"
+    receipt = {"order_id": "w1@example.com:4711", "charged": 0.0}
+    assert h.client.post("/CCaller/attach", json="w1").json() == receipt
+    assert h.client.post("/CCaller/output", json="w1").json() == receipt
+
+
+def test_attach_never_starts_a_workflow(h: Harness) -> None:
+    """attach on a workflow id never submitted waits (here: times out) and creates no run."""
+    assert h.client.post("/CCaller/attach_or_timeout", json="never").json() == "timeout"
+    runs = h.query(
+        "SELECT id FROM sys_invocation WHERE target_service_name = 'CSignup' "
+        "AND target_service_key = 'never' AND target_handler_name = 'run'"
+    )
+    assert runs == []
+    assert h.client.post("/CCaller/output", json="never").content in (b"", b"null")
+
+
+def test_by_name_client_calls_a_separately_registered_app(
+    rea_harness: HarnessFactory, h: Harness
+) -> None:
+    """A client built by name with type parameters calls a service of another deployment."""
+    other = rea_harness(clients_app.remote_app)
+    assert other.deployment["id"] != h.deployment["id"]
+    assert h.client.post("/CCaller/remote", json=21).json() == "Doubled 42"
