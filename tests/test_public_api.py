@@ -7,6 +7,8 @@ import rea.testing
 
 REA = [
     "AppStartError",
+    "CompensationStrategy",
+    "DeadLetter",
     "InvalidInput",
     "ObjectClient",
     "Outcome",
@@ -16,6 +18,8 @@ REA = [
     "ReaError",
     "RegistrationError",
     "RetryPolicy",
+    "Saga",
+    "SagaDeadLetters",
     "Selected",
     "ServerNotInstalledError",
     "ServerStartError",

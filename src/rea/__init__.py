@@ -3,10 +3,12 @@
 from rea._app import app
 from rea._clients import ObjectClient, ServiceClient, WorkflowClient
 from rea._concurrency import Outcome, Selected, fan_out, gather, map_concurrent, ordered, select
+from rea._dead_letters import DeadLetter, SagaDeadLetters
 from rea._idempotency import idempotency_key
 from rea._planes import control_plane, data_plane
 from rea._policy import Policy, get_policy, policy_override, set_policy, violation_counts
 from rea._run import RetryPolicy, now, random, run, run_async, run_void, uuid
+from rea._saga import CompensationStrategy, Saga
 from rea._state import State, StateKey
 from rea._version import __version__
 from rea.errors import (
@@ -22,6 +24,8 @@ from rea.errors import (
 
 __all__ = [
     "AppStartError",
+    "CompensationStrategy",
+    "DeadLetter",
     "InvalidInput",
     "ObjectClient",
     "Outcome",
@@ -31,6 +35,8 @@ __all__ = [
     "ReaError",
     "RegistrationError",
     "RetryPolicy",
+    "Saga",
+    "SagaDeadLetters",
     "Selected",
     "ServerNotInstalledError",
     "ServerStartError",

@@ -54,7 +54,11 @@ def app(
     Returns:
         An ASGI application (serve it with hypercorn, or `rea dev`).
     """
+    from rea._dead_letters import SagaDeadLetters
+
     services = list(services)
+    if all(s.name != SagaDeadLetters.name for s in services):
+        services.append(SagaDeadLetters)
     for service in services:
         _install(service)
     return restate.app(
