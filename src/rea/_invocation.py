@@ -21,10 +21,9 @@ Guards (rule names):
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -294,28 +293,42 @@ def _plane_of(metadata: dict[str, str] | None) -> Plane | None:
     return value if value in ("control", "data") else None  # type: ignore[return-value]
 
 
-@contextlib.asynccontextmanager
-async def invocation_scope() -> AsyncIterator[None]:
-    """Wrap one attempt of a handler: record its state and guard its context."""
-    ctx = current_context()
-    if not isinstance(ctx, ServerInvocationContext):  # pragma: no cover - not in a handler
-        yield
-        return
-    handler = ctx.handler
-    state = InvocationState(
-        service_name=handler.service_tag.name,
-        service_kind=handler.service_tag.kind,
-        handler_name=handler.name,
-        handler_kind=handler.kind,
-        plane=_plane_of(handler.service_tag.metadata),
-    )
-    if type(ctx) is ServerInvocationContext:
-        # Same object, guarded methods: the handler and the SDK keep the ctx they know.
-        ctx.__class__ = GuardedContext
-    ctx._rea_state = state  # type: ignore[attr-defined]
-    token = _current.set(state)
-    try:
-        yield
-    finally:
-        state.finished = True
-        _current.reset(token)
+class _InvocationScope:
+    """Wraps one attempt of a handler: records its state and guards its context.
+
+    A plain class rather than a generator-based context manager: it runs on every attempt of
+    every handler, so it should cost as little as possible.
+    """
+
+    __slots__ = ("_state", "_token")
+
+    async def __aenter__(self) -> None:
+        ctx = current_context()
+        if not isinstance(ctx, ServerInvocationContext):  # pragma: no cover - not in a handler
+            self._token = None
+            return
+        handler = ctx.handler
+        tag = handler.service_tag
+        state = InvocationState(
+            service_name=tag.name,
+            service_kind=tag.kind,
+            handler_name=handler.name,
+            handler_kind=handler.kind,
+            plane=_plane_of(tag.metadata),
+        )
+        if type(ctx) is ServerInvocationContext:
+            # Same object, guarded methods: the handler and the SDK keep the ctx they know.
+            ctx.__class__ = GuardedContext
+        ctx._rea_state = state  # type: ignore[attr-defined]
+        self._state = state
+        self._token = _current.set(state)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            self._state.finished = True
+            _current.reset(self._token)
+
+
+def invocation_scope() -> _InvocationScope:
+    """The per-attempt context manager factory `rea.app` installs on every handler."""
+    return _InvocationScope()
