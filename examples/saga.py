@@ -74,10 +74,9 @@ async def run(ctx: restate.WorkflowContext, order: Order) -> str:
             compensation=refund_card,
             payload=order,
         )
-        parcel = await saga.step(
+        return await saga.step(
             "ship", ship, order, saga.key("ship"), compensation=cancel_shipment, payload=order
         )
-    return parcel
 
 
 app = rea.app([checkout])
