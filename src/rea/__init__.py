@@ -11,6 +11,7 @@ from rea._run import RetryPolicy, now, random, run, run_async, run_void, uuid
 from rea._saga import CompensationStrategy, Saga
 from rea._state import State, StateKey
 from rea._version import __version__
+from rea.admin import AdminClient, AdminError, AdminUnavailable, AsyncAdminClient
 from rea.errors import (
     AppStartError,
     InvalidInput,
@@ -21,14 +22,30 @@ from rea.errors import (
     ServerNotInstalledError,
     ServerStartError,
 )
+from rea.ingress import (
+    IngressClient,
+    IngressError,
+    InvocationFailed,
+    Output,
+    SendResult,
+    SyncIngressClient,
+)
 
 __all__ = [
+    "AdminClient",
+    "AdminError",
+    "AdminUnavailable",
     "AppStartError",
+    "AsyncAdminClient",
     "CompensationStrategy",
     "DeadLetter",
+    "IngressClient",
+    "IngressError",
     "InvalidInput",
+    "InvocationFailed",
     "ObjectClient",
     "Outcome",
+    "Output",
     "OutputSerializationError",
     "Policy",
     "PolicyViolation",
@@ -38,11 +55,13 @@ __all__ = [
     "Saga",
     "SagaDeadLetters",
     "Selected",
+    "SendResult",
     "ServerNotInstalledError",
     "ServerStartError",
     "ServiceClient",
     "State",
     "StateKey",
+    "SyncIngressClient",
     "WorkflowClient",
     "__version__",
     "app",

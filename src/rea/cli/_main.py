@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rea.cli import _dev, _server
+from rea.cli import _dev, _invocations, _invoke, _register, _server
 
 app = typer.Typer(
     name="rea",
@@ -15,6 +15,9 @@ app = typer.Typer(
 )
 app.add_typer(_server.app, name="server")
 app.command("dev")(_dev.dev)
+app.command("register")(_register.register)
+app.command("invocations")(_invocations.invocations)
+app.command("invoke")(_invoke.invoke)
 
 
 def main() -> None:

@@ -1,0 +1,143 @@
+"""`rea invoke Service/handler [KEY] [JSON]`: call a handler through the ingress.
+
+How the arguments are read (the CLI cannot tell a service from a virtual object by its name):
+
+- ``Service/handler`` and ``Service/handler JSON``: a service call, JSON being the input;
+- ``Object/handler KEY JSON``: a keyed call (``POST /Object/KEY/handler``), for virtual objects
+  and workflows;
+- ``Object/KEY/handler [JSON]``: the ingress's own path form, also a keyed call; the way to call
+  a keyed handler that takes no input.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from rea.cli._output import EXIT_FAILURE, EXIT_USAGE, console, fail
+from rea.cli._register import DEFAULT_INGRESS_URL, server_url
+from rea.errors import PolicyViolation
+from rea.ingress import (
+    IngressError,
+    IngressRejected,
+    IngressUnavailable,
+    InvocationFailed,
+    SendResult,
+    SyncIngressClient,
+)
+from rea.ingress._protocol import NO_INPUT
+
+_TARGET_FORMS = "Service/handler or Object/key/handler"
+
+
+def _target(target: str, args: list[str]) -> tuple[str, str | None, str, str | None]:
+    """(service, key or None, handler, JSON text or None) from the command's arguments."""
+    parts = target.split("/")
+    if len(parts) < 2 or not all(parts):
+        fail(f"target {target!r} must look like {_TARGET_FORMS}", code=EXIT_USAGE)
+    service, handler = parts[0], parts[-1]
+    key = "/".join(parts[1:-1]) or None
+    if key is not None and len(args) > 1:
+        fail(f"{target!r} names the key already; give only the JSON input", code=EXIT_USAGE)
+    if key is None and len(args) == 2:
+        key = args.pop(0)
+    if len(args) > 1:
+        fail("too many arguments: give at most a KEY and a JSON input", code=EXIT_USAGE)
+    return service, key, handler, args[0] if args else None
+
+
+def _input(text: str | None) -> Any:
+    if text is None:
+        return NO_INPUT
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        fail(
+            f"the input {text!r} is not valid JSON ({exc}); quote strings: '\"text\"'",
+            code=EXIT_USAGE,
+        )
+
+
+def _ingress_failure(exc: IngressError, url: str) -> NoReturn:
+    """One line; exit 2 when the ingress refused the request or the handler its input."""
+    if isinstance(exc, IngressUnavailable):
+        fail(f"cannot reach the Restate ingress at {url}: {exc}")
+    status = exc.status or 0
+    refused = isinstance(exc, IngressRejected) and 400 <= status < 500
+    bad_input = isinstance(exc, InvocationFailed) and exc.code == 400
+    fail(str(exc), code=EXIT_USAGE if refused or bad_input else EXIT_FAILURE)
+
+
+def _print_sent(sent: SendResult) -> None:
+    line = f"{sent.invocation_id} {sent.status}"
+    if sent.execution_time is not None:
+        line += f" (runs at {sent.execution_time.isoformat()})"
+    console.print(line, markup=False)
+
+
+def invoke(
+    target: Annotated[str, typer.Argument(help=f"The handler: {_TARGET_FORMS}.")],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[KEY] [JSON]",
+            help="The object key (keyed calls), then the input as JSON ('\"Ada\"', 42, "
+            "'{\"id\": 1}'). One argument alone is the input.",
+            show_default=False,
+        ),
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="Do not wait: print the invocation id and status.")
+    ] = False,
+    delay: Annotated[
+        str | None,
+        typer.Option(
+            help="With --send: start it later ('10s', '1m 30s', '500ms', 'PT1M').",
+            show_default=False,
+        ),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            help="Deduplicate: the same key gives the same invocation.", show_default=False
+        ),
+    ] = None,
+    ingress: Annotated[
+        str | None,
+        typer.Option(
+            "--ingress",
+            envvar="REA_INGRESS_URL",
+            metavar="URL",
+            show_default=False,
+            help="Restate ingress URL (default: the server `rea dev` or `rea server start` runs "
+            f"for this directory, else {DEFAULT_INGRESS_URL}).",
+        ),
+    ] = None,
+) -> None:
+    """Call a handler through the Restate ingress and print its JSON result."""
+    service, key, handler, text = _target(target, list(args or []))
+    value = _input(text)
+    if idempotency_key is not None and not idempotency_key.strip():
+        fail("--idempotency-key must not be empty", code=EXIT_USAGE)
+    if delay is not None and not send:
+        fail("--delay needs --send (a call waits for its result)", code=EXIT_USAGE)
+    url = server_url(ingress, "ingress")
+    with SyncIngressClient(url) as client:
+        try:
+            if key is None:
+                facade: Any = client.service(service, handler)
+                call_args: tuple[Any, ...] = (value,)
+            else:
+                facade = client.object(service, handler)
+                call_args = (key, value)
+            if send:
+                _print_sent(facade.send(*call_args, delay=delay, idempotency_key=idempotency_key))
+                return
+            result = facade.call(*call_args, idempotency_key=idempotency_key)
+        except IngressError as exc:
+            _ingress_failure(exc, url)
+        except (ValueError, TypeError, PolicyViolation) as exc:
+            fail(str(exc), code=EXIT_USAGE)
+    console.print(json.dumps(result, indent=2, ensure_ascii=False), markup=False)

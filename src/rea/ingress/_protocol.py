@@ -1,0 +1,389 @@
+"""Restate's ingress HTTP API as `Request` builders and response parsers (no I/O here).
+
+Facts this encodes, measured on restate-server 1.7.12:
+- calls are ``POST /{service}[/{key}]/{handler}``, sends the same plus ``/send``, answering
+  ``202 {"invocationId", "status", "executionTime"?}``;
+- ``?delay=`` needs a unit (``1000ms``); a bare number is a 400;
+- a handler without input must get no body *and* no content type, else 400; one with input
+  needs ``content-type: application/json``;
+- ``GET /restate/invocation/{id | service/[key/]handler/idempotency-key}/attach|output`` and
+  ``/restate/workflow/{name}/{id}/attach|output``; ``output`` answers 470 until it finished;
+- awakeables complete with ``POST /restate/awakeables/{id}/resolve|reject``; repeating it is
+  harmless (the first completion wins, later ones still answer 202);
+- cancel is the admin API's ``PATCH /invocations/{id}/cancel`` (202; 409 once completed).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from restate.handler import handler_from_callable
+from restate.serde import Serde
+
+from rea._clients import Kind, _Endpoint, _endpoint_by_name, _endpoint_from_handler
+from rea._idempotency import check_key
+from rea._serde import serde_for
+from rea.errors import InvalidInput, OutputSerializationError
+from rea.ingress._core import Output, Request, SendResult
+from rea.ingress._errors import InvalidResponse, error_from_response
+
+__all__ = [
+    "NO_INPUT",
+    "Target",
+    "attach",
+    "cancel",
+    "complete_awakeable",
+    "format_delay",
+    "invocation_id_path",
+    "invocation_path",
+    "invoke",
+    "output",
+    "parse_duration",
+    "target_by_name",
+    "target_from_handler",
+    "workflow_path",
+]
+
+#: Stands for "no input given": None is a value a handler may take.
+NO_INPUT: Any = object()
+
+_JSON = "application/json"
+_UNIT_SECONDS = {
+    **dict.fromkeys(("ms", "msec", "msecs", "millis", "millisecond", "milliseconds"), 0.001),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+    **dict.fromkeys(("d", "day", "days"), 86400.0),
+}
+_NUMBER = r"\d+(?:\.\d+)?"
+_FRIENDLY = re.compile(rf"\s*(?:{_NUMBER}\s*[a-z]+\s*)+", re.IGNORECASE)
+_FRIENDLY_PART = re.compile(rf"({_NUMBER})\s*([a-z]+)", re.IGNORECASE)
+# Years and months have no fixed length, so they are not accepted.
+_ISO = re.compile(
+    rf"P(?:(?P<w>{_NUMBER})W)?(?:(?P<d>{_NUMBER})D)?"
+    rf"(?:T(?:(?P<h>{_NUMBER})H)?(?:(?P<m>{_NUMBER})M)?(?:(?P<s>{_NUMBER})S)?)?",
+    re.IGNORECASE,
+)
+_ISO_SECONDS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A handler to call, and whether its types are known.
+
+    Attributes:
+        endpoint: Names, kind and serdes (shared with rea's in-handler clients).
+        typed: From a handler reference or with explicit types: an input is required exactly
+            when the handler takes one. Untyped (by name only): the input is optional, and
+            omitting it sends no body, as handlers without input need.
+    """
+
+    endpoint: _Endpoint
+    typed: bool
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.target
+
+
+@functools.lru_cache(maxsize=512)
+def target_from_handler(fn: Callable[..., Any], kind: Kind) -> Target:
+    """The target of a decorated handler, with its annotated types.
+
+    Cached: reading a handler's signature costs ~40 us, and ``client.service(fn).call(x)``
+    inline on every request is a natural way to write it.
+
+    Raises:
+        TypeError: `fn` is not a Restate handler, or a handler of another kind.
+    """
+    try:
+        actual = handler_from_callable(fn).service_tag.kind
+    except Exception:  # not a handler: let the shared helper say so
+        actual = kind
+    if actual != kind:
+        raise TypeError(f"{fn.__qualname__} is a {actual} handler: use client.{actual}()")
+    return Target(_endpoint_from_handler(fn, kind), typed=True)
+
+
+def target_by_name(service: str, handler: str, kind: Kind, types: tuple[Any, ...]) -> Target:
+    """A target by name; `types` is ``(input_type, output_type)`` or empty (both Any).
+
+    Raises:
+        ValueError: an empty name.
+    """
+    if types:
+        # None as the input type means "no input", as in annotations.
+        types = tuple(type(None) if t is None else t for t in types)
+    return Target(_endpoint_by_name(service, handler, kind, types), typed=bool(types))
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration from friendly text (``"10s"``, ``"1h 30m"``, ``"500ms"``) or ISO 8601.
+
+    Raises:
+        ValueError: a bare number (no unit), years or months, or text that is no duration.
+    """
+    stripped = text.strip()
+    if re.fullmatch(_NUMBER, stripped):
+        raise ValueError(
+            f"delay {text!r} has no unit; write {stripped + 'ms'!r}, {stripped + 's'!r} or "
+            "pass a timedelta (Restate rejects a bare number)"
+        )
+    iso = _ISO.fullmatch(stripped)
+    if iso and any(iso.groupdict().values()) and not stripped.upper().endswith("T"):
+        seconds = sum(float(v) * _ISO_SECONDS[k] for k, v in iso.groupdict().items() if v)
+        return timedelta(seconds=seconds)
+    if _FRIENDLY.fullmatch(stripped):
+        seconds = 0.0
+        for number, unit in _FRIENDLY_PART.findall(stripped):
+            if unit.lower() not in _UNIT_SECONDS:
+                raise ValueError(f"delay {text!r}: unknown unit {unit!r} (use ms, s, m, h or d)")
+            seconds += float(number) * _UNIT_SECONDS[unit.lower()]
+        return timedelta(seconds=seconds)
+    raise ValueError(f"delay {text!r} is not a duration: use '10s', '500ms', 'PT1M' or a timedelta")
+
+
+def format_delay(delay: timedelta | str) -> str:
+    """The ``?delay=`` value for `delay`: whole milliseconds with their unit (``"1500ms"``).
+
+    Raises:
+        ValueError: a negative delay, or a string `parse_duration` rejects.
+        TypeError: neither a timedelta nor a string (a number has no unit).
+    """
+    if isinstance(delay, str):
+        delay = parse_duration(delay)
+    elif not isinstance(delay, timedelta):
+        raise TypeError(f"delay must be a timedelta or a string with a unit, not {delay!r}")
+    if delay < timedelta(0):
+        raise ValueError(f"delay must not be negative, got {delay}")
+    return f"{round(delay / timedelta(milliseconds=1))}ms"
+
+
+def _segment(text: str, what: str) -> str:
+    if not text:
+        raise ValueError(f"{what} must not be empty")
+    return quote(text, safe="")  # keys may hold '/', spaces, anything
+
+
+def _decode(serde: Serde[Any], response: httpx.Response, operation: str) -> Any:
+    try:
+        return serde.deserialize(response.content)
+    except (InvalidInput, ValueError) as exc:
+        detail = str(exc).removeprefix("invalid input: ")  # it is the output, not an input
+        raise InvalidResponse(
+            f"the response does not fit the output type: {detail}",
+            status=response.status_code,
+            source="client",
+            operation=operation,
+            invocation_id=response.headers.get("x-restate-id"),
+        ) from exc
+
+
+def _value_parser(serde: Serde[Any], operation: str) -> Callable[[httpx.Response], Any]:
+    def parse(response: httpx.Response) -> Any:
+        if not response.is_success:
+            raise error_from_response(response, operation)
+        return _decode(serde, response, operation)
+
+    return parse
+
+
+def _output_parser(serde: Serde[Any], operation: str) -> Callable[[httpx.Response], Any]:
+    def parse(response: httpx.Response) -> Output[Any]:
+        if response.status_code == 470:  # "the invocation exists but has not completed yet"
+            return Output(ready=False)
+        if not response.is_success:
+            raise error_from_response(response, operation)
+        return Output(ready=True, value=_decode(serde, response, operation))
+
+    return parse
+
+
+def _send_parser(operation: str) -> Callable[[httpx.Response], SendResult]:
+    def parse(response: httpx.Response) -> SendResult:
+        if not response.is_success:
+            raise error_from_response(response, operation)
+        try:
+            body = response.json()
+            due = body.get("executionTime")
+            return SendResult(
+                invocation_id=body["invocationId"],
+                status=body["status"],
+                execution_time=datetime.fromisoformat(due) if due else None,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidResponse(
+                f"unexpected send response {response.text[:200]!r}",
+                status=response.status_code,
+                source="client",
+                operation=operation,
+            ) from exc
+
+    return parse
+
+
+def _body(target: Target, value: Any) -> bytes | None:
+    """The request body for `value`: None for no input (then no content type is sent)."""
+    endpoint = target.endpoint
+    if value is NO_INPUT:
+        if target.typed and endpoint.takes_input:
+            raise TypeError(f"{target.name} takes an input: pass it")
+        return None
+    if target.typed and not endpoint.takes_input:
+        if value is not None:
+            raise TypeError(f"{target.name} takes no input")
+        return None
+    try:
+        # A None input is JSON null: an empty body with a JSON content type is not an input.
+        return endpoint.input_serde.serialize(value) or b"null"
+    except OutputSerializationError as exc:
+        raise TypeError(f"the input for {target.name} does not fit its type: {exc}") from exc
+
+
+def invoke(
+    target: Target,
+    key: str | None,
+    value: Any,
+    *,
+    send: bool = False,
+    delay: timedelta | str | None = None,
+    idempotency_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    idempotent: bool = False,
+) -> Request:
+    """A call (or with `send`, a send) of `target`, for the object or workflow `key`.
+
+    Args:
+        target: The handler.
+        key: The object key or workflow id (None for services).
+        value: The input, or `NO_INPUT`.
+        send: Do not wait for the result; answer with a `SendResult`.
+        delay: For sends, when to run it.
+        idempotency_key: Deduplicates the invocation; makes the request safe to retry.
+        headers: Extra headers, passed to the handler.
+        idempotent: Repeating it does nothing more even without a key (a workflow submit).
+
+    Raises:
+        ValueError: a missing key, a bad delay, or a delay on a call.
+        TypeError: an input where none is taken, or a missing or ill-typed one.
+    """
+    endpoint = target.endpoint
+    verb = "send to" if send else "call to"
+    operation = f"{verb} {target.name}"
+    path = "/" + _segment(endpoint.service, "the service name")
+    if endpoint.kind != "service":
+        path += "/" + _segment(key or "", f"the key of {target.name}")
+    path += "/" + _segment(endpoint.handler, "the handler name") + ("/send" if send else "")
+    request_headers = dict(headers or {})
+    body = _body(target, value)
+    if body is not None:
+        request_headers["content-type"] = _JSON
+    checked_key = check_key(idempotency_key, ctx=None, target=target.name)
+    if checked_key is not None:
+        request_headers["idempotency-key"] = checked_key
+    params: dict[str, str] = {}
+    if delay is not None:
+        if not send:
+            raise ValueError("delay is for sends only")
+        params["delay"] = format_delay(delay)
+    return Request(
+        "POST",
+        path,
+        operation,
+        _send_parser(operation) if send else _value_parser(endpoint.output_serde, operation),
+        params=params,
+        headers=request_headers,
+        body=body,
+        safe_to_retry=idempotent or checked_key is not None,
+    )
+
+
+def invocation_path(target: Target, key: str | None, idempotency_key: str) -> tuple[str, str]:
+    """The ``/restate/...`` path of an invocation found by its idempotency key, and its name."""
+    endpoint = target.endpoint
+    parts = [endpoint.service] + ([key or ""] if endpoint.kind == "object" else [])
+    parts += [endpoint.handler, idempotency_key]
+    path = "/restate/invocation/" + "/".join(_segment(p, "a path part") for p in parts)
+    on = f" of {key!r}" if endpoint.kind == "object" else ""
+    return path, f"{target.name}{on} with idempotency key {idempotency_key!r}"
+
+
+def workflow_path(target: Target, workflow_id: str) -> str:
+    """The ``/restate/workflow/...`` path of a workflow run."""
+    name = _segment(target.endpoint.service, "the workflow name")
+    return f"/restate/workflow/{name}/{_segment(workflow_id, 'the workflow id')}"
+
+
+def invocation_id_path(invocation_id: str) -> str:
+    """The ``/restate/invocation/...`` path of an invocation found by its id."""
+    return "/restate/invocation/" + _segment(invocation_id, "the invocation id")
+
+
+def attach(path: str, serde: Serde[Any], what: str) -> Request:
+    """Wait for the result of the invocation at `path` (a read: safe to retry)."""
+    operation = f"attach to {what}"
+    parse = _value_parser(serde, operation)
+    return Request("GET", path + "/attach", operation, parse, safe_to_retry=True)
+
+
+def output(path: str, serde: Serde[Any], what: str) -> Request:
+    """Read the result of the invocation at `path` if it finished (a read: safe to retry)."""
+    operation = f"output of {what}"
+    parse = _output_parser(serde, operation)
+    return Request("GET", path + "/output", operation, parse, safe_to_retry=True)
+
+
+def _accepted(operation: str) -> Callable[[httpx.Response], None]:
+    def parse(response: httpx.Response) -> None:
+        if not response.is_success:
+            raise error_from_response(response, operation)
+
+    return parse
+
+
+def complete_awakeable(awakeable_id: str, value: Any, *, reject: bool) -> Request:
+    """Resolve the awakeable with `value` (JSON), or reject it with the message `value`.
+
+    Safe to retry: the first completion wins and a repeated one is ignored.
+    """
+    verb = "reject" if reject else "resolve"
+    operation = f"{verb} awakeable {awakeable_id}"
+    path = f"/restate/awakeables/{_segment(awakeable_id, 'the awakeable id')}/{verb}"
+    if reject:
+        body, content_type = str(value).encode(), "text/plain; charset=utf-8"
+    else:
+        body, content_type = serde_for(Any).serialize(value) or b"null", _JSON
+    headers = {"content-type": content_type}
+    return Request("POST", path, operation, _accepted(operation), None, headers, body, True)
+
+
+def cancel(admin_url: str | None, invocation_id: str) -> Request:
+    """Cancel an invocation through the admin API; the result says whether it was running.
+
+    Safe to retry: cancelling twice cancels once (a repeat after it ended answers False).
+
+    Raises:
+        ValueError: the client has no admin URL.
+    """
+    if not admin_url:
+        raise ValueError(
+            "cancel() uses Restate's admin API: create the client with admin_url=, e.g. "
+            "IngressClient('http://localhost:8080', admin_url='http://localhost:9070')"
+        )
+    operation = f"cancel of {invocation_id}"
+    url = f"{admin_url.rstrip('/')}/invocations/{_segment(invocation_id, 'the id')}/cancel"
+
+    def parse(response: httpx.Response) -> bool:
+        if response.status_code == 409 and "completed" in response.text:
+            return False  # it already ended: nothing to cancel
+        _accepted(operation)(response)
+        return True
+
+    return Request("PATCH", url, operation, parse, safe_to_retry=True)
