@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rea.cli import _dev, _invocations, _invoke, _register, _server
+from rea.cli import _dev, _dlq, _invocations, _invoke, _register, _server
 
 app = typer.Typer(
     name="rea",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(_server.app, name="server")
+app.add_typer(_dlq.app, name="dlq")
 app.command("dev")(_dev.dev)
 app.command("register")(_register.register)
 app.command("invocations")(_invocations.invocations)
