@@ -1,17 +1,16 @@
 """rea: opinionated, type-safe building blocks for durable applications on Restate."""
 
+from typing import TYPE_CHECKING, Any
+
 from rea._app import app
 from rea._clients import ObjectClient, ServiceClient, WorkflowClient
 from rea._concurrency import Outcome, Selected, fan_out, gather, map_concurrent, ordered, select
-from rea._dead_letters import DeadLetter, SagaDeadLetters
 from rea._idempotency import idempotency_key
 from rea._planes import control_plane, data_plane
 from rea._policy import Policy, get_policy, policy_override, set_policy, violation_counts
 from rea._run import RetryPolicy, now, random, run, run_async, run_void, uuid
-from rea._saga import CompensationStrategy, Saga
 from rea._state import State, StateKey
 from rea._version import __version__
-from rea.admin import AdminClient, AdminError, AdminUnavailable, AsyncAdminClient
 from rea.errors import (
     AppStartError,
     InvalidInput,
@@ -22,14 +21,54 @@ from rea.errors import (
     ServerNotInstalledError,
     ServerStartError,
 )
-from rea.ingress import (
-    IngressClient,
-    IngressError,
-    InvocationFailed,
-    Output,
-    SendResult,
-    SyncIngressClient,
-)
+
+# Imported on first use: these pull in code (and a registered virtual object) that a process
+# serving a plain app never needs, and every app process pays for rea's import at start-up.
+_LAZY = {
+    "AdminClient": "rea.admin",
+    "AdminError": "rea.admin",
+    "AdminUnavailable": "rea.admin",
+    "AsyncAdminClient": "rea.admin",
+    "CompensationStrategy": "rea._saga",
+    "DeadLetter": "rea._dead_letters",
+    "IngressClient": "rea.ingress",
+    "IngressError": "rea.ingress",
+    "InvocationFailed": "rea.ingress",
+    "Output": "rea.ingress",
+    "Saga": "rea._saga",
+    "SagaDeadLetters": "rea._dead_letters",
+    "SendResult": "rea.ingress",
+    "SyncIngressClient": "rea.ingress",
+}
+
+if TYPE_CHECKING:
+    from rea._dead_letters import DeadLetter, SagaDeadLetters
+    from rea._saga import CompensationStrategy, Saga
+    from rea.admin import AdminClient, AdminError, AdminUnavailable, AsyncAdminClient
+    from rea.ingress import (
+        IngressClient,
+        IngressError,
+        InvocationFailed,
+        Output,
+        SendResult,
+        SyncIngressClient,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rea' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AdminClient",
