@@ -181,3 +181,17 @@ def test_saga_journals_like_the_hand_written_pattern(h: Harness) -> None:
     hand_size = _journal_size(h, hand_call.headers["x-restate-id"])
     assert rea_size == hand_size
     assert rea_size > 8
+
+
+def test_saga_guards(rea_harness: HarnessFactory, ledger: Path) -> None:
+    """add() without a registered compensation fails before the action; data plane refuses."""
+    m = rea_harness(
+        "tests.integration.apps.saga_app:misuse_app", app_env={"REA_LEDGER": str(ledger)}
+    )
+    response = m.client.post("/SagaMisuse/unregistered", json="g1")
+    assert response.status_code == 500
+    assert "[saga.unregistered_step]" in response.json()["message"]
+    assert _ledger(ledger, "g1") == []  # the action never ran
+    response = m.client.post("/SagaDataPlane/orchestrate")
+    assert response.status_code == 500
+    assert "[plane.orchestration_in_data_plane]" in response.json()["message"]

@@ -164,3 +164,30 @@ async def by_hand(ctx: restate.Context) -> str:
 
 
 app = rea.app([orders, service, carts, hand])
+
+
+misuse = restate.Service("SagaMisuse")
+
+
+@misuse.handler()
+async def unregistered(ctx: restate.Context, key: str) -> str:
+    with rea.policy_override("strict"):
+        async with rea.Saga(ctx, "misuse") as saga:
+            saga.add("charge", key)  # wrong on purpose: no compensation registered
+            effect = Effect(saga=key, step="charge", plan=Plan())
+            await rea.run(ctx, "charge", act, effect, key)
+    return "unreachable"
+
+
+data_plane_sagas = rea.data_plane(restate.Service("SagaDataPlane"))
+
+
+@data_plane_sagas.handler()
+async def orchestrate(ctx: restate.Context) -> str:
+    with rea.policy_override("strict"):
+        async with rea.Saga(ctx, "wrong-plane"):
+            pass
+    return "unreachable"
+
+
+misuse_app = rea.app([misuse, data_plane_sagas])
