@@ -81,7 +81,7 @@ async def _drive(call: Call, calls: int) -> float:
 
 VARIANTS: dict[str, Callable[[str, int], Coroutine[Any, Any, float]]] = {
     "rea": _rea,
-    "rea h1.1": lambda url, calls: _rea(url, calls, http2=False),
+    "rea h2": lambda url, calls: _rea(url, calls, http2=True),
     "sdk": _sdk,
     "raw httpx": _raw,
 }

@@ -22,10 +22,13 @@ def _options(url: str = "http://localhost:8080", **kwargs: object) -> dict[str, 
     return http_options(url, **{**defaults, **kwargs})  # type: ignore[arg-type]
 
 
-def test_http2_by_default_when_h2_is_installed() -> None:
-    """Cleartext: HTTP/2 with prior knowledge (no HTTP/1.1); TLS: both offered, ALPN picks."""
+def test_http2_by_default_over_tls_only() -> None:
+    """Cleartext: a pool of HTTP/1.1 connections (faster on bench/ingress.py); TLS: ALPN picks;
+    http2=True forces HTTP/2 with prior knowledge."""
     cleartext = _options()
-    assert (cleartext["http2"], cleartext["http1"]) == (True, False)
+    assert (cleartext["http2"], cleartext["http1"]) == (False, True)
+    forced_h2 = _options(http2=True)
+    assert (forced_h2["http2"], forced_h2["http1"]) == (True, False)
     tls = _options("https://restate.example.com")
     assert (tls["http2"], tls["http1"]) == (True, True)
     forced_h1 = _options(http2=False)

@@ -197,12 +197,12 @@ def http_options(
 ) -> dict[str, Any]:
     """Keyword arguments for ``httpx.Client`` / ``httpx.AsyncClient`` on the ingress at `url`.
 
-    HTTP/2 whenever the `h2` package is installed (``http2=None``) or asked for (``True``):
-    over TLS, ALPN settles it; over cleartext, rea speaks HTTP/2 from the first byte (prior
-    knowledge), which Restate's ingress accepts. One multiplexed connection costs the client
-    about half the CPU per call of a pool of HTTP/1.1 connections (see bench/ingress.py).
-    ``http2=False`` gives HTTP/1.1, for a cleartext proxy in front of Restate that only
-    speaks HTTP/1.1.
+    By default (``http2=None``): HTTP/2 over TLS when the `h2` package is installed (ALPN
+    settles it), and a pool of HTTP/1.1 connections over cleartext. Measured on loopback
+    (bench/ingress.py), cleartext HTTP/2 with prior knowledge costs the client less CPU but
+    gives fewer calls per second than the pool, since every call shares one connection.
+    ``http2=True`` forces HTTP/2 (prior knowledge over cleartext, which Restate's ingress
+    accepts); ``http2=False`` forces HTTP/1.1.
 
     Raises:
         ValueError: `url` is not an http(s) URL, or `http2=True` without `h2` installed.
@@ -212,7 +212,7 @@ def http_options(
         raise ValueError(f"the ingress URL must be http(s)://host[:port], got {url!r}")
     if http2 and not _h2_installed():
         raise ValueError("http2=True needs the h2 package: pip install 'httpx[http2]'")
-    use_h2 = _h2_installed() if http2 is None else http2
+    use_h2 = (_h2_installed() and parsed.scheme == "https") if http2 is None else http2
     # httpx.Headers: a caller's "User-Agent" replaces ours instead of being sent beside it.
     merged = httpx.Headers({"user-agent": f"rea/{__version__} python-httpx/{httpx.__version__}"})
     merged.update(headers or {})
