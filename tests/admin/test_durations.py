@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rea._durations import parse_timestamp
 from rea.admin import format_duration, parse_duration
-from rea.admin._durations import parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@
 Both share one sans-IO core (``rea.admin._core``) that builds the requests and reads the answers.
 """
 
+from rea._durations import format_duration, parse_duration
 from rea.admin._client import AdminClient, AsyncAdminClient
 from rea.admin._core import DEFAULT_ADMIN_URL
-from rea.admin._durations import format_duration, parse_duration
 from rea.admin._errors import AdminError, AdminUnavailable
 from rea.admin._models import (
     INVOCATION_STATUSES,

@@ -16,8 +16,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from rea._durations import format_duration
 from rea._version import __version__
-from rea.admin._durations import format_duration
 from rea.admin._errors import AdminError, AdminUnavailable
 from rea.admin._models import Deployment, InvocationInfo, ServerVersion, ServiceInfo
 

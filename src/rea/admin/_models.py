@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from rea.admin._durations import parse_duration, parse_timestamp
+from rea._durations import parse_duration, parse_timestamp
 
 __all__ = [
     "INVOCATION_STATUSES",

@@ -27,6 +27,7 @@ import httpx
 from restate.handler import handler_from_callable
 from restate.serde import Serde
 
+from rea import _durations as durations
 from rea._clients import Kind, _Endpoint, _endpoint_by_name, _endpoint_from_handler
 from rea._idempotency import check_key
 from rea._serde import serde_for
@@ -55,23 +56,7 @@ __all__ = [
 NO_INPUT: Any = object()
 
 _JSON = "application/json"
-_UNIT_SECONDS = {
-    **dict.fromkeys(("ms", "msec", "msecs", "millis", "millisecond", "milliseconds"), 0.001),
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
-    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
-    **dict.fromkeys(("d", "day", "days"), 86400.0),
-}
 _NUMBER = r"\d+(?:\.\d+)?"
-_FRIENDLY = re.compile(rf"\s*(?:{_NUMBER}\s*[a-z]+\s*)+", re.IGNORECASE)
-_FRIENDLY_PART = re.compile(rf"({_NUMBER})\s*([a-z]+)", re.IGNORECASE)
-# Years and months have no fixed length, so they are not accepted.
-_ISO = re.compile(
-    rf"P(?:(?P<w>{_NUMBER})W)?(?:(?P<d>{_NUMBER})D)?"
-    rf"(?:T(?:(?P<h>{_NUMBER})H)?(?:(?P<m>{_NUMBER})M)?(?:(?P<s>{_NUMBER})S)?)?",
-    re.IGNORECASE,
-)
-_ISO_SECONDS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,18 +121,10 @@ def parse_duration(text: str) -> timedelta:
             f"delay {text!r} has no unit; write {stripped + 'ms'!r}, {stripped + 's'!r} or "
             "pass a timedelta (Restate rejects a bare number)"
         )
-    iso = _ISO.fullmatch(stripped)
-    if iso and any(iso.groupdict().values()) and not stripped.upper().endswith("T"):
-        seconds = sum(float(v) * _ISO_SECONDS[k] for k, v in iso.groupdict().items() if v)
-        return timedelta(seconds=seconds)
-    if _FRIENDLY.fullmatch(stripped):
-        seconds = 0.0
-        for number, unit in _FRIENDLY_PART.findall(stripped):
-            if unit.lower() not in _UNIT_SECONDS:
-                raise ValueError(f"delay {text!r}: unknown unit {unit!r} (use ms, s, m, h or d)")
-            seconds += float(number) * _UNIT_SECONDS[unit.lower()]
-        return timedelta(seconds=seconds)
-    raise ValueError(f"delay {text!r} is not a duration: use '10s', '500ms', 'PT1M' or a timedelta")
+    try:
+        return durations.parse_duration(text)
+    except ValueError as exc:
+        raise ValueError(f"delay {text!r}: {exc}") from None
 
 
 def format_delay(delay: timedelta | str) -> str:

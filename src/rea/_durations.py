@@ -53,6 +53,8 @@ def parse_duration(text: str) -> timedelta:
     while position < len(raw):
         part = _FRIENDLY_PART.match(raw, position)
         unit = _UNITS.get(part.group(2).lower()) if part else None
+        if part is not None and unit is None:
+            raise ValueError(f"bad duration {text!r}: unknown unit {part.group(2)!r}")
         if part is None or unit is None:
             raise ValueError(
                 f"bad duration {text!r}: use a number with a unit, like '10s', '1h 30m' or '500ms'"
