@@ -120,6 +120,9 @@ def main() -> None:
             )
         )
     ratio = statistics.median(rates["rea"]) / sdk
+    # Same-round pairs: drift on a shared machine moves both sides of a pair alike.
+    paired = [mine / theirs for mine, theirs in zip(rates["rea"], rates["sdk"], strict=True)]
+    print(f"rea / sdk per round: {' '.join(f'{r:.2f}' for r in paired)} (lowest {min(paired):.2f})")
     print(f"rea / sdk: {ratio:.3f} (target >= 1.0: {'met' if ratio >= 1.0 else 'NOT met'})")
 
 

@@ -8,6 +8,7 @@ without ``await``) in `_perform`.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Self, TypeVar, overload
@@ -20,6 +21,7 @@ from rea._serde import serde_for
 from rea.ingress import _protocol as proto
 from rea.ingress._core import RETRYABLE, Async, Exchange, Output, Request, Sync, http_options
 from rea.ingress._facades import Co, IngressObject, IngressService
+from rea.ingress._transport import async_transport
 from rea.ingress._workflow import IngressWorkflow
 
 __all__ = ["IngressClient", "SyncIngressClient"]
@@ -48,12 +50,18 @@ class _IngressBase(Generic[ModeT]):
         admin_url: str | None = None,
         retries: int = 2,
         http2: bool | None = None,
+        verify: ssl.SSLContext | bool = True,
         transport: Transport | None = None,
     ) -> None:
         if retries < 0:
             raise ValueError(f"retries must be 0 or more, got {retries}")
         options = http_options(
-            url, headers=headers, auth_token=auth_token, timeout=timeout, http2=http2
+            url,
+            headers=headers,
+            auth_token=auth_token,
+            timeout=timeout,
+            http2=http2,
+            verify=verify,
         )
         self.url: str = options["base_url"]
         self.admin_url = admin_url.rstrip("/") if admin_url else None
@@ -270,9 +278,12 @@ class IngressClient(_IngressBase[Async]):
         retries: How often a request that got no answer is repeated, when repeating it is
             safe (reads, awakeables, cancels, workflow submits, anything with an idempotency
             key). A call or send without a key is never repeated.
-        http2: None: HTTP/2 if the `h2` package is installed (over cleartext with prior
-            knowledge, which Restate's ingress speaks), else HTTP/1.1; True: HTTP/2 (needs
-            `h2`); False: HTTP/1.1, for a cleartext proxy that speaks nothing else.
+        http2: None: HTTP/2 over TLS when the `h2` package is installed (ALPN settles it),
+            a pool of HTTP/1.1 connections over cleartext; True: HTTP/2 (needs `h2`; prior
+            knowledge over cleartext, which Restate's ingress speaks); False: HTTP/1.1.
+        verify: How to check the ingress's TLS certificate: True (certifi's CAs, or the bundle
+            named by ``SSL_CERT_FILE``), an ``ssl.SSLContext`` (a private CA:
+            ``ssl.create_default_context(cafile=...)``), or False (no check; tests only).
         transport: An httpx transport to use (tests: ``httpx.MockTransport``).
     """
 
@@ -281,6 +292,14 @@ class IngressClient(_IngressBase[Async]):
     def _open(self, options: dict[str, Any], transport: Transport | None) -> None:
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise TypeError("IngressClient needs an httpx.AsyncBaseTransport")
+        if transport is None:
+            transport = async_transport(
+                options["base_url"],
+                http1=options.pop("http1"),
+                http2=options.pop("http2"),
+                limits=options.pop("limits"),
+                verify=options.pop("verify"),
+            )
         self._http = httpx.AsyncClient(transport=transport, **options)
 
     async def _perform(self, request: Request) -> Any:

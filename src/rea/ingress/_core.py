@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -194,6 +195,7 @@ def http_options(
     auth_token: str | None,
     timeout: float | httpx.Timeout | None,
     http2: bool | None,
+    verify: ssl.SSLContext | bool = True,
 ) -> dict[str, Any]:
     """Keyword arguments for ``httpx.Client`` / ``httpx.AsyncClient`` on the ingress at `url`.
 
@@ -202,7 +204,7 @@ def http_options(
     (bench/ingress.py), cleartext HTTP/2 with prior knowledge costs the client less CPU but
     gives fewer calls per second than the pool, since every call shares one connection.
     ``http2=True`` forces HTTP/2 (prior knowledge over cleartext, which Restate's ingress
-    accepts); ``http2=False`` forces HTTP/1.1.
+    accepts); ``http2=False`` forces HTTP/1.1. `verify` is httpx's: how to check TLS certificates.
 
     Raises:
         ValueError: `url` is not an http(s) URL, or `http2=True` without `h2` installed.
@@ -228,4 +230,5 @@ def http_options(
         # Without HTTP/1.1 on offer, httpx speaks HTTP/2 from the first byte (prior knowledge).
         "http1": not (use_h2 and parsed.scheme == "http"),
         "limits": httpx.Limits(max_connections=_POOL_SIZE, max_keepalive_connections=_POOL_SIZE),
+        "verify": verify,
     }
