@@ -12,6 +12,7 @@ from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 
 import httpx
 
+from rea._transport import async_transport, sync_transport
 from rea.admin import _core
 from rea.admin._core import DEFAULT_ADMIN_URL, DEFAULT_TIMEOUT, Call
 
@@ -121,6 +122,8 @@ class AdminClient(_Operations[httpx.BaseTransport]):
     """
 
     def _connect(self, options: dict[str, Any], transport: httpx.BaseTransport | None) -> None:
+        if transport is None:
+            transport = sync_transport(options["base_url"])
         self._http = httpx.Client(**options, transport=transport)
 
     def _send(self, call: Call[T]) -> T:
@@ -156,6 +159,8 @@ class AsyncAdminClient(_Operations[httpx.AsyncBaseTransport]):
     """
 
     def _connect(self, options: dict[str, Any], transport: httpx.AsyncBaseTransport | None) -> None:
+        if transport is None:
+            transport = async_transport(options["base_url"])
         self._http = httpx.AsyncClient(**options, transport=transport)
 
     async def _send(self, call: Call[T]) -> T:

@@ -18,10 +18,19 @@ from typing_extensions import TypeVar as DefaultTypeVar
 
 from rea._clients import Kind
 from rea._serde import serde_for
+from rea._transport import async_transport, sync_transport
 from rea.ingress import _protocol as proto
-from rea.ingress._core import RETRYABLE, Async, Exchange, Output, Request, Sync, http_options
+from rea.ingress._core import (
+    RETRYABLE,
+    Async,
+    Exchange,
+    Output,
+    Request,
+    Sync,
+    http_options,
+    pool_options,
+)
 from rea.ingress._facades import Co, IngressObject, IngressService
-from rea.ingress._transport import async_transport
 from rea.ingress._workflow import IngressWorkflow
 
 __all__ = ["IngressClient", "SyncIngressClient"]
@@ -292,15 +301,10 @@ class IngressClient(_IngressBase[Async]):
     def _open(self, options: dict[str, Any], transport: Transport | None) -> None:
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise TypeError("IngressClient needs an httpx.AsyncBaseTransport")
-        if transport is None:
-            transport = async_transport(
-                options["base_url"],
-                http1=options.pop("http1"),
-                http2=options.pop("http2"),
-                limits=options.pop("limits"),
-                verify=options.pop("verify"),
-            )
-        self._http = httpx.AsyncClient(transport=transport, **options)
+        pool = pool_options(options)
+        self._http = httpx.AsyncClient(
+            transport=async_transport(**pool) if transport is None else transport, **options
+        )
 
     async def _perform(self, request: Request) -> Any:
         exchange = Exchange(request, self.retries, self.url)
@@ -329,7 +333,10 @@ class SyncIngressClient(_IngressBase[Sync]):
     def _open(self, options: dict[str, Any], transport: Transport | None) -> None:
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise TypeError("SyncIngressClient needs an httpx.BaseTransport")
-        self._http = httpx.Client(transport=transport, **options)
+        pool = pool_options(options)
+        self._http = httpx.Client(
+            transport=sync_transport(**pool) if transport is None else transport, **options
+        )
 
     def _perform(self, request: Request) -> Any:
         exchange = Exchange(request, self.retries, self.url)

@@ -35,6 +35,7 @@ __all__ = [
     "Sync",
     "check_outside_handler",
     "http_options",
+    "pool_options",
 ]
 
 T = TypeVar("T")
@@ -232,3 +233,12 @@ def http_options(
         "limits": httpx.Limits(max_connections=_POOL_SIZE, max_keepalive_connections=_POOL_SIZE),
         "verify": verify,
     }
+
+
+def pool_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Take the transport's settings out of `http_options`'s result: what `rea._transport` needs.
+
+    They are taken out even for a transport of the caller's, which httpx would not apply them to.
+    """
+    keys = ("http1", "http2", "limits", "verify")
+    return {"url": options["base_url"], **{key: options.pop(key) for key in keys}}

@@ -15,6 +15,7 @@ import httpx
 
 from rea import _process
 from rea._loader import ASGIApp, is_asgi_app
+from rea._transport import sync_transport
 from rea.errors import AppStartError, ReaError, RegistrationError
 from rea.testing._ports import listening_socket
 from rea.testing._serve import ThreadServer
@@ -92,14 +93,18 @@ class Harness:
     def client(self) -> httpx.Client:
         """An HTTP client on the ingress (base URL set, 30 s timeout)."""
         if self._client is None:
-            self._client = httpx.Client(base_url=self.ingress_url, timeout=30.0)
+            self._client = httpx.Client(
+                base_url=self.ingress_url, timeout=30.0, transport=sync_transport(self.ingress_url)
+            )
         return self._client
 
     @property
     def admin(self) -> httpx.Client:
         """An HTTP client on the admin API (base URL set)."""
         if self._admin is None:
-            self._admin = httpx.Client(base_url=self.admin_url, timeout=30.0)
+            self._admin = httpx.Client(
+                base_url=self.admin_url, timeout=30.0, transport=sync_transport(self.admin_url)
+            )
         return self._admin
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
@@ -176,7 +181,7 @@ class Harness:
 
     def _wait_app_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
-        with httpx.Client(timeout=1.0) as client:
+        with httpx.Client(timeout=1.0, transport=sync_transport("http://127.0.0.1")) as client:
             while True:
                 if self._proc is not None and self._proc.poll() is not None:
                     raise AppStartError(

@@ -16,6 +16,7 @@ import httpx
 
 from rea import _process
 from rea._engine import server_binary
+from rea._transport import sync_transport
 from rea.errors import ServerStartError
 from rea.testing._ports import free_port
 
@@ -225,7 +226,7 @@ class RestateServer:
         assert self._proc is not None
         deadline = time.monotonic() + self.startup_timeout
         urls = [f"{self.admin_url}/health", f"{self.ingress_url}/restate/health"]
-        with httpx.Client(timeout=1.0) as client:
+        with httpx.Client(timeout=1.0, transport=sync_transport(self.admin_url)) as client:
             while urls:
                 if self._proc.poll() is not None:
                     raise ServerStartError(

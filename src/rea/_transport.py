@@ -1,10 +1,13 @@
-"""The async client's transport: httpx's own, on a network backend that checks sockets cheaply.
+"""httpx transports for rea's clients of Restate: httpx's own, built a little cheaper.
 
-Before each request httpcore's pool asks every idle connection whether its socket is readable
-(a server-side close). On asyncio the stock backend answers through anyio's typed attributes,
-which rebuild a dict of lookups per question: with a pool of 16 connections that was about
-1.5 ms of CPU per call, a third of the async client's cost (bench/ingress.py). This backend
-keeps the raw socket at connect time and polls it directly; everything else is anyio's.
+- The CA bundle is loaded only for ``https://`` URLs: httpx loads it for every client (about
+  40-50 ms of CPU), which a CLI call or a test harness starting up pays for nothing.
+- Async transports run on a network backend that checks idle sockets cheaply. Before each
+  request httpcore's pool asks every idle connection whether its socket is readable (a
+  server-side close); on asyncio the stock backend answers through anyio's typed attributes,
+  which rebuild a dict of lookups per question: with a pool of 16 connections that was about
+  1.5 ms of CPU per call, a third of the async ingress client's cost (bench/ingress.py). This
+  backend keeps the raw socket at connect time and polls it directly; the rest is anyio's.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["async_transport"]
+__all__ = ["DEFAULT_LIMITS", "async_transport", "sync_transport"]
+
+#: httpx's own default limits.
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class _Stream(httpcore.AsyncNetworkStream):
@@ -96,50 +102,64 @@ class _Backend(httpcore.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
-class _Transport(httpx.AsyncHTTPTransport):
-    # httpx's transport takes no network backend, so this builds the same pool httpx would
-    # (its request and exception mapping reads only `_pool`) and skips httpx's __init__,
-    # which would load the CA bundle (~40 ms) for a pool thrown away at once.
-    def __init__(
-        self,
-        *,
-        ssl_context: ssl.SSLContext | None,
-        http1: bool,
-        http2: bool,
-        limits: httpx.Limits,
-    ) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            network_backend=_Backend(),
-        )
+class _AsyncTransport(httpx.AsyncHTTPTransport):
+    # httpx's transports take no network backend, so these build the pool httpx would (its
+    # request and exception mapping reads only `_pool`) and skip httpx's __init__, which
+    # would load the CA bundle for a pool thrown away at once.
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._pool = pool
+
+
+class _SyncTransport(httpx.HTTPTransport):
+    def __init__(self, pool: httpcore.ConnectionPool) -> None:
+        self._pool = pool
+
+
+def _pool_options(
+    url: str, *, verify: ssl.SSLContext | bool, http1: bool, http2: bool, limits: httpx.Limits
+) -> dict[str, Any]:
+    # ssl_context=None: httpcore makes its default (verifying) context if a TLS connection is
+    # ever opened after all, so nothing is left unchecked.
+    tls = httpx.URL(url).scheme == "https"
+    return {
+        "ssl_context": httpx.create_ssl_context(verify=verify) if tls else None,
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+        "http1": http1,
+        "http2": http2,
+    }
 
 
 def async_transport(
     url: str,
     *,
-    http1: bool,
-    http2: bool,
-    limits: httpx.Limits,
     verify: ssl.SSLContext | bool = True,
+    http1: bool = True,
+    http2: bool = False,
+    limits: httpx.Limits = DEFAULT_LIMITS,
 ) -> httpx.AsyncHTTPTransport:
-    """httpx's async transport for the ingress at `url`, on the cheap-readability backend.
+    """httpx's async transport for a server at `url`, on the cheap-readability backend.
 
     Args:
-        url: The ingress URL; the CA bundle is loaded only for https.
+        url: The server's URL; the CA bundle is loaded only for https.
+        verify: As httpx's: True, an ``ssl.SSLContext``, or False.
         http1: Offer HTTP/1.1.
         http2: Offer HTTP/2 (alone: prior knowledge).
         limits: The pool's limits.
-        verify: As httpx's: True, an ``ssl.SSLContext``, or False.
     """
-    tls = httpx.URL(url).scheme == "https"
-    return _Transport(
-        ssl_context=httpx.create_ssl_context(verify=verify) if tls else None,
-        http1=http1,
-        http2=http2,
-        limits=limits,
-    )
+    options = _pool_options(url, verify=verify, http1=http1, http2=http2, limits=limits)
+    return _AsyncTransport(httpcore.AsyncConnectionPool(**options, network_backend=_Backend()))
+
+
+def sync_transport(
+    url: str,
+    *,
+    verify: ssl.SSLContext | bool = True,
+    http1: bool = True,
+    http2: bool = False,
+    limits: httpx.Limits = DEFAULT_LIMITS,
+) -> httpx.HTTPTransport:
+    """httpx's transport for a server at `url`; the same arguments as `async_transport`."""
+    options = _pool_options(url, verify=verify, http1=http1, http2=http2, limits=limits)
+    return _SyncTransport(httpcore.ConnectionPool(**options))

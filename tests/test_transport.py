@@ -1,4 +1,4 @@
-"""The async client's transport: cheap readability checks, stale connections, TLS and ALPN."""
+"""rea's httpx transports: cheap readability checks, stale connections, TLS and ALPN."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import trustme
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-import rea.ingress._transport as transport_module
+import rea._transport as transport_module
+from rea._transport import _AsyncTransport, _SyncTransport, async_transport, sync_transport
+from rea.admin import AdminClient, AsyncAdminClient
 from rea.ingress import IngressClient, IngressUnavailable, SyncIngressClient
 from rea.testing._ports import listening_socket
 
@@ -47,13 +49,26 @@ def test_a_missing_or_closed_socket_counts_as_readable() -> None:
     assert transport_module._readable(sock) is True
 
 
-def test_the_async_client_uses_the_cheap_backend() -> None:
-    """Without a transport of the caller's, the async client runs on rea's backend (this pins
-    that httpx still builds its pool where rea's transport puts it)."""
-    client = IngressClient("http://localhost:8080")
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
+def test_the_clients_use_rea_transports() -> None:
+    """Without a transport of the caller's, rea's clients run on rea's transports, and the async
+    ones on rea's backend (this pins that httpx still sends through the pool rea builds)."""
+    ingress = IngressClient("http://localhost:8080")
+    pool = ingress._http._transport._pool  # type: ignore[attr-defined]
     assert isinstance(pool._network_backend, transport_module._Backend)
-    assert pool._ssl_context is None  # cleartext: no CA bundle loaded
+    assert isinstance(AsyncAdminClient("http://localhost:9070")._http._transport, _AsyncTransport)
+    assert isinstance(SyncIngressClient("http://localhost:8080")._http._transport, _SyncTransport)
+    assert isinstance(AdminClient("http://localhost:9070")._http._transport, _SyncTransport)
+
+
+@pytest.mark.parametrize("build", [async_transport, sync_transport])
+def test_the_ca_bundle_is_loaded_for_https_only(build: Any) -> None:
+    """http:// builds no SSL context (httpcore makes its verifying default if TLS comes up);
+    https:// gets httpx's, honouring `verify`."""
+    assert build("http://localhost:8080")._pool._ssl_context is None
+    checked = build("https://restate.example.com")._pool._ssl_context
+    assert checked.verify_mode == ssl.CERT_REQUIRED
+    unchecked = build("https://restate.example.com", verify=False)._pool._ssl_context
+    assert unchecked.verify_mode == ssl.CERT_NONE
 
 
 async def _http11_server(close_after: float) -> tuple[asyncio.Server, int, list[int]]:
