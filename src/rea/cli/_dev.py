@@ -8,25 +8,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from rea._loader import load_app
+from rea.admin import Deployment
 from rea.cli._output import EXIT_USAGE, console, err_console, fail
+from rea.cli._register import services_table
 from rea.cli._state import LocalServer
 from rea.errors import AppStartError, ReaError
 from rea.testing._harness import Harness
 from rea.testing._server import ServerEndpoint
-
-
-def _services_table(deployment: dict[str, Any]) -> Table:
-    table = Table("service", "type", "handlers", box=None, pad_edge=False)
-    for service in sorted(deployment.get("services", []), key=lambda s: str(s.get("name"))):
-        handlers = ", ".join(
-            f"{h.get('name')}" + (f" ({h.get('ty', '').lower()})" if h.get("ty") else "")
-            for h in service.get("handlers", [])
-        )
-        table.add_row(str(service.get("name")), str(service.get("ty", "")), handlers)
-    return table
 
 
 def _watch(paths: list[Path], stop: threading.Event) -> Any:
@@ -71,7 +61,7 @@ def dev(
         console.print(f"Restate ingress  {harness.ingress_url}")
         console.print(f"Restate admin    {harness.admin_url}")
         console.print(f"App              {harness.app_url} (pid {harness.app_pid})")
-        console.print(_services_table(harness.deployment))
+        console.print(services_table(Deployment.from_json(harness.deployment).services))
         console.print("Ready. Ctrl-C stops everything.")
         if not reload:
             stop.wait()
@@ -84,7 +74,7 @@ def dev(
             except ReaError as exc:
                 err_console.print(f"rea: error: {exc}", markup=False)
                 continue
-            console.print(_services_table(harness.deployment))
+            console.print(services_table(Deployment.from_json(harness.deployment).services))
             console.print("Ready.")
     except ReaError as exc:
         fail(str(exc))

@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, NoReturn
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from rea.admin import AdminError
+from rea.cli._endpoints import (
+    AdminOption,
+    IngressOption,
+    admin_client,
+    admin_failure,
+    ingress_failure,
+    server_url,
+)
 from rea.cli._output import EXIT_FAILURE, EXIT_USAGE, console, fail
-from rea.cli._register import AdminOption, admin_client, admin_failure, server_url
-from rea.ingress import IngressError, IngressUnavailable, SyncIngressClient, UnknownTarget
+from rea.ingress import IngressError, SyncIngressClient, UnknownTarget
 
 app = typer.Typer(help="Saga dead letters: compensations that could not complete.")
 
 SERVICE = "SagaDeadLetters"
-IngressOption = Annotated[
-    str | None,
-    typer.Option("--ingress", envvar="REA_INGRESS_URL", metavar="URL", show_default=False,
-                 help="Restate ingress URL (default: as for `rea invoke`)."),
-]  # fmt: skip
-
-
-def _failure(exc: IngressError) -> NoReturn:
-    if isinstance(exc, IngressUnavailable):
-        fail(f"{exc} (is the server running?)")
-    status = exc.status or 0
-    fail(str(exc), code=EXIT_USAGE if 400 <= status < 500 else EXIT_FAILURE)
 
 
 def _call(ingress: str | None, saga: str, handler: str, value: Any = None) -> Any:
-    with SyncIngressClient(server_url(ingress, "ingress")) as client:
+    url = server_url(ingress, "ingress")
+    with SyncIngressClient(url) as client:
         try:
             if value is None:  # the handler takes no input: send no body at all
                 return client.object(SERVICE, handler, type(None), Any).call(saga)
@@ -40,7 +36,7 @@ def _call(ingress: str | None, saga: str, handler: str, value: Any = None) -> An
             fail(f"no {SERVICE} service on the server (is the app served by rea.app?)",
                  code=EXIT_USAGE)  # fmt: skip
         except IngressError as exc:
-            _failure(exc)
+            ingress_failure(exc, url)
 
 
 def _sagas(admin: str | None) -> list[str]:

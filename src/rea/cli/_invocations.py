@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from rea.admin import INVOCATION_STATUSES, AdminError, InvocationInfo
+from rea.cli._endpoints import AdminOption, admin_client, admin_failure
 from rea.cli._output import EXIT_USAGE, console, fail
-from rea.cli._register import AdminOption, admin_client, admin_failure
 
 
 def _when(moment: datetime) -> str:

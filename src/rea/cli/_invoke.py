@@ -12,18 +12,15 @@ How the arguments are read (the CLI cannot tell a service from a virtual object 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from rea.cli._output import EXIT_FAILURE, EXIT_USAGE, console, fail
-from rea.cli._register import DEFAULT_INGRESS_URL, server_url
+from rea.cli._endpoints import IngressOption, ingress_failure, server_url
+from rea.cli._output import EXIT_USAGE, console, fail
 from rea.errors import PolicyViolation
 from rea.ingress import (
     IngressError,
-    IngressRejected,
-    IngressUnavailable,
-    InvocationFailed,
     SendResult,
     SyncIngressClient,
 )
@@ -60,16 +57,6 @@ def _input(text: str | None) -> Any:
         )
 
 
-def _ingress_failure(exc: IngressError, url: str) -> NoReturn:
-    """One line; exit 2 when the ingress refused the request or the handler its input."""
-    if isinstance(exc, IngressUnavailable):
-        fail(f"cannot reach the Restate ingress at {url}: {exc}")
-    status = exc.status or 0
-    refused = isinstance(exc, IngressRejected) and 400 <= status < 500
-    bad_input = isinstance(exc, InvocationFailed) and exc.code == 400
-    fail(str(exc), code=EXIT_USAGE if refused or bad_input else EXIT_FAILURE)
-
-
 def _print_sent(sent: SendResult) -> None:
     line = f"{sent.invocation_id} {sent.status}"
     if sent.execution_time is not None:
@@ -104,17 +91,7 @@ def invoke(
             help="Deduplicate: the same key gives the same invocation.", show_default=False
         ),
     ] = None,
-    ingress: Annotated[
-        str | None,
-        typer.Option(
-            "--ingress",
-            envvar="REA_INGRESS_URL",
-            metavar="URL",
-            show_default=False,
-            help="Restate ingress URL (default: the server `rea dev` or `rea server start` runs "
-            f"for this directory, else {DEFAULT_INGRESS_URL}).",
-        ),
-    ] = None,
+    ingress: IngressOption = None,
 ) -> None:
     """Call a handler through the Restate ingress and print its JSON result."""
     service, key, handler, text = _target(target, list(args or []))
@@ -137,7 +114,7 @@ def invoke(
                 return
             result = facade.call(*call_args, idempotency_key=idempotency_key)
         except IngressError as exc:
-            _ingress_failure(exc, url)
+            ingress_failure(exc, url)
         except (ValueError, TypeError, PolicyViolation) as exc:
             fail(str(exc), code=EXIT_USAGE)
     console.print(json.dumps(result, indent=2, ensure_ascii=False), markup=False)
