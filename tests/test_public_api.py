@@ -25,6 +25,8 @@ REA = [
     "PolicyViolation",
     "ReaError",
     "RegistrationError",
+    "RestateError",
+    "RestateUnavailable",
     "RetryPolicy",
     "Saga",
     "SagaDeadLetters",

@@ -18,6 +18,8 @@ from rea.errors import (
     PolicyViolation,
     ReaError,
     RegistrationError,
+    RestateError,
+    RestateUnavailable,
     ServerNotInstalledError,
     ServerStartError,
 )
@@ -90,6 +92,8 @@ __all__ = [
     "PolicyViolation",
     "ReaError",
     "RegistrationError",
+    "RestateError",
+    "RestateUnavailable",
     "RetryPolicy",
     "Saga",
     "SagaDeadLetters",

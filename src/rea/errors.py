@@ -11,7 +11,19 @@ code that reaches the caller as the HTTP status of the ingress response::
     ├── ServerNotInstalledError   the restate-server binary cannot be found or installed
     ├── ServerStartError          a restate-server process did not become healthy
     ├── AppStartError             an app process did not serve or could not be loaded
-    └── RegistrationError         the Restate admin API refused a deployment
+    ├── RegistrationError         the Restate admin API refused a deployment
+    └── RestateError              a request to the Restate server gave no result
+        ├── RestateUnavailable    no answer: connection refused or reset, timeout, 502/503/504
+        ├── IngressError          from `rea.IngressClient` (tree in `rea.ingress`)
+        │   └── IngressUnavailable    also a RestateUnavailable
+        └── AdminError            from `rea.AdminClient`
+            └── AdminUnavailable      also a RestateUnavailable
+
+Every `RestateError` carries the same attributes, whichever API it came from: `status` (the
+HTTP status, None without an answer), `code` (an int: Restate's code, the status by default),
+`restate_code` (Restate's own error code such as ``"META0003"``, when it sends one),
+`message`, `metadata`, `source`, `operation`, `invocation_id` and `stacktrace`. So
+``except rea.RestateUnavailable`` catches "Restate is unreachable" from both clients.
 """
 
 from __future__ import annotations
@@ -28,6 +40,8 @@ __all__ = [
     "PolicyViolation",
     "ReaError",
     "RegistrationError",
+    "RestateError",
+    "RestateUnavailable",
     "ServerNotInstalledError",
     "ServerStartError",
 ]
@@ -101,3 +115,65 @@ class AppStartError(ReaError):
 
 class RegistrationError(ReaError):
     """The Restate admin API refused to register a deployment."""
+
+
+class RestateError(ReaError):
+    """A request to the Restate server (ingress or admin API) did not produce a result.
+
+    Attributes:
+        message: Restate's error message (or the response text when it was not Restate's JSON).
+        status: The HTTP status of the response; None when no response arrived.
+        code: Restate's error code as an int: the handler's `TerminalError` status for a failed
+            invocation, else the HTTP status; None when no response arrived.
+        restate_code: Restate's own error code (``"META0003"``) when the server sends one.
+        metadata: The `TerminalError` metadata the handler attached, if any.
+        source: ``"invocation"`` (the handler failed), ``"ingress"`` (the ingress refused the
+            request), ``"admin"`` (the admin API refused it), ``"transport"`` (no response) or
+            ``"client"`` (an answer rea cannot read).
+        operation: What was attempted, e.g. ``"call to Orders/create"``.
+        invocation_id: The invocation the response names (``x-restate-id``), if any.
+        stacktrace: The handler's stack trace when Restate reports one.
+    """
+
+    #: The `source` of an error whose response names none: the API the client talks to.
+    default_source: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        restate_code: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        source: str | None = None,
+        operation: str = "",
+        invocation_id: str | None = None,
+        stacktrace: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code if code is not None else status
+        self.restate_code = restate_code
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.source = source or self.default_source
+        self.operation = operation
+        self.invocation_id = invocation_id
+        self.stacktrace = stacktrace
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.operation} failed: " if self.operation else ""
+        codes = " ".join(str(c) for c in (self.code, self.restate_code) if c is not None)
+        return f"{where}[{codes}] {self.message}" if codes else f"{where}{self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class RestateUnavailable(RestateError):
+    """No answer from Restate: connection refused or reset, timeout, or a gateway error.
+
+    The ingress and admin clients raise their own subclasses (`IngressUnavailable`,
+    `AdminUnavailable`); catch this one to handle both alike.
+    """

@@ -24,7 +24,7 @@ from rea.admin import (
     InvocationInfo,
     ServiceInfo,
 )
-from rea.errors import ReaError
+from rea.errors import ReaError, RestateError, RestateUnavailable
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -281,12 +281,31 @@ def test_invocation_by_id(admin: Any) -> None:
     assert "inv_1gone" in caught.value.message
 
 
-@pytest.mark.parametrize("op", ["cancel", "kill", "pause", "purge", "resume"])
-def test_lifecycle_operations_patch_the_invocation(admin: Any, op: str) -> None:
+@pytest.mark.parametrize(
+    ("op", "result"),
+    [("cancel", True), ("kill", True), ("pause", None), ("purge", None), ("resume", None)],
+)
+def test_lifecycle_operations_patch_the_invocation(admin: Any, op: str, result: Any) -> None:
     rec = Recorder(ok(status=202))
-    assert admin(rec)(op, "inv_1abc") is None
+    assert admin(rec)(op, "inv_1abc") is result
     assert (rec.last.method, rec.last.url.path) == ("PATCH", f"/invocations/inv_1abc/{op}")
     assert rec.last.url.query == b""
+
+
+@pytest.mark.parametrize("op", ["cancel", "kill"])
+def test_cancel_and_kill_of_a_completed_invocation_answer_false(admin: Any, op: str) -> None:
+    """As the ingress client's cancel: False when there was nothing left to stop; an unknown
+    id or another conflict is still an error."""
+    done = {"message": "The invocation 'inv_1abc' was already completed.", "restate_code": None}
+    assert admin(Recorder(ok(done, 409)))(op, "inv_1abc") is False
+    gone = {"message": "The requested invocation 'inv_1x' does not exist", "restate_code": None}
+    with pytest.raises(AdminError) as caught:
+        admin(Recorder(ok(gone, 404)))(op, "inv_1x")
+    assert caught.value.status == 404
+    assert caught.value.operation == f"{op} of inv_1x"
+    other = {"message": "conflict", "restate_code": None}
+    with pytest.raises(AdminError):
+        admin(Recorder(ok(other, 409)))(op, "inv_1abc")
 
 
 def test_resume_on_a_deployment(admin: Any) -> None:
@@ -369,7 +388,8 @@ def test_methods_carry_the_operations_signature_and_docs() -> None:
         assert signature.return_annotation == "ServiceInfo"
         assert client.register.__name__ == "register"
         assert "deployment" in (client.register.__doc__ or "")
-        assert inspect.signature(client.cancel).return_annotation == "None"
+        assert inspect.signature(client.cancel).return_annotation == "bool"
+        assert inspect.signature(client.pause).return_annotation == "None"
     assert inspect.iscoroutinefunction(AsyncAdminClient().cancel)
     assert "Cancel" in (AdminClient.cancel.__doc__ or "")
 
@@ -382,19 +402,25 @@ def test_json_error_body_becomes_admin_error(admin: Any) -> None:
         admin(Recorder(ok(body, 500)))("register", "http://app")
     error = caught.value
     assert isinstance(error, ReaError)
+    assert isinstance(error, RestateError)
     assert not isinstance(error, AdminUnavailable)
-    assert (error.status, error.code) == (500, "META0003")
+    assert (error.status, error.code, error.restate_code) == (500, 500, "META0003")
+    assert (error.source, error.operation) == ("admin", "registration of http://app")
     assert error.message == "[META0003] error when calling 'http://app/'"
-    assert str(error) == "[500 META0003] [META0003] error when calling 'http://app/'"
+    assert str(error) == (
+        "registration of http://app failed: [500 META0003] [META0003] error when calling "
+        "'http://app/'"
+    )
 
 
 def test_not_found_service(admin: Any) -> None:
     body = {"message": "The requested service 'Nope' does not exist", "restate_code": None}
     with pytest.raises(AdminError) as caught:
         admin(Recorder(ok(body, 404)))("service", "Nope")
-    assert caught.value.status == 404
-    assert caught.value.code is None
-    assert str(caught.value) == "[404] The requested service 'Nope' does not exist"
+    assert (caught.value.status, caught.value.code, caught.value.restate_code) == (404, 404, None)
+    assert str(caught.value) == (
+        "lookup of service 'Nope' failed: [404] The requested service 'Nope' does not exist"
+    )
 
 
 def test_plain_text_and_empty_error_bodies(admin: Any) -> None:
@@ -403,7 +429,7 @@ def test_plain_text_and_empty_error_bodies(admin: Any) -> None:
         admin(Recorder(text))("patch_service", "S", public=True)
     assert caught.value.status == 422
 
-    with pytest.raises(AdminError, match=r"Not Found \(GET /version\)"):
+    with pytest.raises(AdminError, match=r"^version check failed: \[404\] Not Found$"):
         admin(Recorder(httpx.Response(404)))("version")
 
 
@@ -428,6 +454,111 @@ def test_transport_errors_are_admin_unavailable(
 ) -> None:
     with pytest.raises(AdminUnavailable) as caught:
         admin(Recorder(exc))("services")
+    assert isinstance(caught.value, RestateUnavailable)
     assert caught.value.status is None
+    assert (caught.value.source, caught.value.operation) == ("transport", "list of services")
     assert "cannot reach the Restate admin API at http://admin:9070" in str(caught.value)
     assert reason in str(caught.value)
+
+
+# -- retries ------------------------------------------------------------------------------------
+def _sent(request: httpx.Request) -> Exception:
+    return httpx.ReadError("connection reset by peer", request=request)
+
+
+def _refused(request: httpx.Request) -> Exception:
+    return httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+class Flaky(Recorder):
+    """Raises ``fail(request)`` for the first `times` requests, then answers `then`."""
+
+    def __init__(self, times: int, fail: Callable[[httpx.Request], Exception], then: Any) -> None:
+        super().__init__(then)
+        self.left = times
+        self.fail = fail
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.left > 0:
+            self.left -= 1
+            self.requests.append(request)
+            raise self.fail(request)
+        return super().__call__(request)
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "answer"),
+    [
+        ("register", ("http://app:9080",), lambda: ok({"id": "dp_1", "services": []}, 201)),
+        ("pause", ("inv_1abc",), lambda: ok(status=202)),
+        ("restart_as_new", ("inv_1abc",), lambda: ok({"new_invocation_id": "inv_1new"})),
+        ("services", (), lambda: ok({"services": []})),
+    ],
+)
+def test_connect_errors_are_retried_for_every_operation(
+    admin: Any, op: str, args: tuple[str, ...], answer: Callable[[], httpx.Response]
+) -> None:
+    """No connection was made, so nothing reached the server: any operation may go again."""
+    rec = Flaky(2, _refused, answer())
+    admin(rec)(op, *args)
+    assert len(rec.requests) == 3
+    assert len({(r.method, str(r.url), r.content) for r in rec.requests}) == 1
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [("register", ("http://app:9080",)), ("pause", ("inv_1abc",)), ("purge", ("inv_1abc",))],
+)
+def test_other_failures_of_writes_are_not_retried(
+    admin: Any, op: str, args: tuple[str, ...]
+) -> None:
+    """A read error after sending: the server may have acted on it, so it is raised at once."""
+    rec = Flaky(1, _sent, ok(status=202))
+    with pytest.raises(AdminUnavailable, match="not retried: it may have reached Restate"):
+        admin(rec)(op, *args)
+    assert len(rec.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "answer"),
+    [
+        ("services", (), lambda: ok({"services": []})),
+        ("version", (), lambda: ok({"version": "1.7.12"})),
+        ("query", ("SELECT 1",), lambda: ok({"rows": []})),
+        ("invocations", (), lambda: ok({"rows": []})),
+        ("cancel", ("inv_1abc",), lambda: ok(status=202)),
+        ("kill", ("inv_1abc",), lambda: ok(status=202)),
+    ],
+)
+def test_reads_cancel_and_kill_are_retried_after_any_failure(
+    admin: Any, op: str, args: tuple[str, ...], answer: Callable[[], httpx.Response]
+) -> None:
+    """GETs and SQL queries are reads; a repeated cancel or kill finds its work done."""
+    rec = Flaky(2, _sent, answer())
+    admin(rec)(op, *args)
+    assert len(rec.requests) == 3
+
+
+def test_retries_are_bounded_and_configurable(admin: Any) -> None:
+    rec = Flaky(10, _refused, ok({"services": []}))
+    with pytest.raises(AdminUnavailable, match=r"\(after 3 attempts\)"):
+        admin(rec)("services")
+    assert len(rec.requests) == 3
+    rec = Flaky(10, _refused, ok({"services": []}))
+    with pytest.raises(AdminUnavailable, match=r"\(after 1 attempts\)"):
+        admin(rec, retries=0)("services")
+    assert len(rec.requests) == 1
+    with pytest.raises(ValueError, match="retries"):
+        AdminClient(retries=-1)
+
+
+def test_a_gateway_error_is_unavailable_and_retried_only_when_safe(admin: Any) -> None:
+    """A proxy's 503 (no Restate body) means the server was not reached, or may have been."""
+    rec = Recorder(httpx.Response(503, text="no healthy upstream"), ok({"services": []}))
+    assert admin(rec)("services") == []
+    assert len(rec.requests) == 2
+    rec = Recorder(httpx.Response(503, text="no healthy upstream"))
+    with pytest.raises(AdminUnavailable, match="no healthy upstream") as caught:
+        admin(rec)("register", "http://app:9080")
+    assert caught.value.status == 503
+    assert len(rec.requests) == 1

@@ -127,7 +127,7 @@ def test_a_result_that_does_not_fit_the_output_type(make: DriverFactory) -> None
         d.run(d.client.service(charge).call(Order(id="o", amount=1)))
     assert caught.value.invocation_id == "inv_1"
     d.responder = lambda r: reply(202, {"unexpected": True})
-    with pytest.raises(ri.InvalidResponse, match="unexpected send response"):
+    with pytest.raises(ri.InvalidResponse, match="unexpected answer to POST /IngShop/ping/send"):
         d.run(d.client.service(ping).send())
 
 

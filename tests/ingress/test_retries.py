@@ -1,4 +1,5 @@
-"""Requests that got no answer are repeated only when that is safe; the in-handler guard."""
+"""Requests that got no answer are repeated when nothing reached Restate, or when that is safe;
+the in-handler guard."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from rea import Policy, PolicyViolation, policy_override
 from rea._invocation import InvocationState
 from rea.ingress import IngressUnavailable, Output
 from tests.ingress.conftest import DriverFactory, reply
-from tests.integration.apps.ingress_app import Order, charge, ping, run
+from tests.integration.apps.ingress_app import Order, Receipt, charge, ping, run
+
+RECEIPT = {"order_id": "o", "charged": 1.0}
+RECEIPT_MODEL = Receipt(order_id="o", charged=1.0)
 
 
 def failing(
@@ -32,16 +36,64 @@ def failing(
     return respond
 
 
-def test_call_without_key_is_never_retried(make: DriverFactory) -> None:
-    """It may have reached Restate: repeating it could run the handler twice."""
+def broken(error: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx.Response]:
+    """A responder failing every request with `error` (raised after the request went out)."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        raise error("connection reset by peer", request=request)
+
+    return respond
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout])
+def test_call_without_key_is_retried_when_nothing_reached_restate(
+    make: DriverFactory, error: type[httpx.TransportError]
+) -> None:
+    """No connection could be made: repeating the call cannot run the handler twice."""
+    answers = iter([error, error])
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        failure = next(answers, None)
+        if failure is not None:
+            raise failure("connection refused", request=request)
+        return reply(200, RECEIPT)
+
+    d = make(respond)
+    assert d.run(d.client.service(charge).call(Order(id="o", amount=1))) == RECEIPT_MODEL
+    assert len(d.requests) == 3
+    assert "idempotency-key" not in d.last.headers
+    d.responder = failing(1, reply(202, {"invocationId": "inv_1", "status": "Accepted"}))
+    assert d.run(d.client.service(ping).send()).invocation_id == "inv_1"
+    assert len(d.requests) == 5
+
+
+def test_connect_errors_without_key_are_retried_only_retries_times(make: DriverFactory) -> None:
+    """The same bound as for safe requests: retries=2 means three attempts."""
     d = make(failing(5))
+    with pytest.raises(IngressUnavailable, match=r"\(after 3 attempts\)") as caught:
+        d.run(d.client.service(charge).call(Order(id="o", amount=1)))
+    assert len(d.requests) == 3
+    assert caught.value.source == "transport"
+    assert caught.value.status is None
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert "cannot reach the Restate ingress at http://ingress.test:8080" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadTimeout]
+)
+def test_call_without_key_is_not_retried_once_it_may_have_reached_restate(
+    make: DriverFactory, error: type[httpx.TransportError]
+) -> None:
+    """Sent, then the connection broke or timed out: a repeat could run the handler twice."""
+    d = make(broken(error))
     with pytest.raises(IngressUnavailable, match="not retried") as caught:
         d.run(d.client.service(charge).call(Order(id="o", amount=1)))
     assert len(d.requests) == 1
     assert caught.value.source == "transport"
     assert caught.value.status is None
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
-    d.responder = failing(5)
+    assert isinstance(caught.value.__cause__, error)
+    assert "an idempotency key makes it safe" in str(caught.value)
     with pytest.raises(IngressUnavailable):
         d.run(d.client.service(ping).send())
     assert len(d.requests) == 2
@@ -81,11 +133,20 @@ def test_retries_are_bounded(make: DriverFactory) -> None:
     ids=["attach", "output", "workflow-attach", "submit", "resolve", "reject", "cancel"],
 )
 def test_safe_operations_are_retried(make: DriverFactory, operation: Callable[..., object]) -> None:
-    """Reads, awakeable completions, cancels and workflow submits are safe to repeat."""
+    """Reads, awakeable completions, cancels and workflow submits are safe to repeat, even
+    after a failure that came once the request was sent."""
     ok = reply(202, {"invocationId": "inv_1", "status": "Accepted"})
-    d = make(failing(1, ok))
+    answers = iter([httpx.ReadError, httpx.RemoteProtocolError])
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        failure = next(answers, None)
+        if failure is not None:
+            raise failure("connection reset by peer", request=request)
+        return ok
+
+    d = make(respond)
     d.run(operation(d.client))
-    assert len(d.requests) == 2
+    assert len(d.requests) == 3
 
 
 def test_gateway_errors_are_retried_when_safe(make: DriverFactory) -> None:

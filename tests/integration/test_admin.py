@@ -165,8 +165,9 @@ def test_register_and_list_services(h: Harness, admin: AdminClient) -> None:
 def test_register_unreachable_app_is_a_500(admin: AdminClient) -> None:
     with pytest.raises(AdminError) as caught:
         admin.register(f"http://127.0.0.1:{free_port()}")
-    assert caught.value.status == 500
-    assert caught.value.code == "META0003"
+    assert (caught.value.status, caught.value.code) == (500, 500)
+    assert caught.value.restate_code == "META0003"
+    assert caught.value.operation.startswith("registration of http://127.0.0.1:")
 
 
 def test_patch_service_and_read_it_back(h: Harness, admin: AdminClient) -> None:
@@ -278,22 +279,21 @@ def test_pause_and_resume(h: Harness, admin: AdminClient) -> None:
 def test_cancel(h: Harness, admin: AdminClient) -> None:
     invocation_id = _send(h, "/AdminProbe/nap")
     _wait(admin, invocation_id, _status("suspended"))
-    admin.cancel(invocation_id)
+    assert admin.cancel(invocation_id) is True
     _wait(admin, invocation_id, _status("completed"))
     info = admin.invocation(invocation_id)
     assert (info.completion_result, info.completion_failure) == ("failure", "[409] cancelled")
-    with pytest.raises(AdminError) as caught:
-        admin.cancel(invocation_id)
-    assert caught.value.status == 409
-    assert "already completed" in caught.value.message
+    # As the ingress client's cancel: nothing left to cancel is an answer, not an error.
+    assert admin.cancel(invocation_id) is False
 
 
 def test_kill(h: Harness, admin: AdminClient) -> None:
     invocation_id = _send(h, "/AdminProbe/nap")
     _wait(admin, invocation_id, _status("suspended"))
-    admin.kill(invocation_id)
+    assert admin.kill(invocation_id) is True
     _wait(admin, invocation_id, _status("completed"))
     assert admin.invocation(invocation_id).completion_failure == "[409] killed"
+    assert admin.kill(invocation_id) is False
 
 
 def test_purge(h: Harness, admin: AdminClient) -> None:
@@ -340,10 +340,16 @@ def test_restart_as_new(h: Harness, admin: AdminClient) -> None:
     assert unsupported.value.status == 422
 
 
-def test_unknown_and_malformed_invocation_ids(admin: AdminClient) -> None:
+def test_unknown_and_malformed_invocation_ids(h: Harness, admin: AdminClient) -> None:
     with pytest.raises(AdminError) as malformed:
         admin.cancel("not-an-id")
     assert malformed.value.status == 400
+    gone = _call(h, "/AdminProbe/echo", "soon gone")
+    admin.purge(gone)
+    for stop in (admin.cancel, admin.kill):  # unknown is an error, not "already completed"
+        with pytest.raises(AdminError) as unknown:
+            stop(gone)
+        assert unknown.value.status == 404
 
 
 def test_version_and_features(admin: AdminClient) -> None:
@@ -381,3 +387,7 @@ def test_unreachable_server_is_admin_unavailable() -> None:
     with AdminClient(url, timeout=5) as admin, pytest.raises(AdminUnavailable) as caught:
         admin.services()
     assert url in str(caught.value)
+    assert "(after 3 attempts)" in str(caught.value)  # connection refused: retried
+    assert isinstance(caught.value, rea.RestateUnavailable)
+    with AdminClient(url, timeout=5) as admin, pytest.raises(rea.RestateUnavailable):
+        admin.pause("inv_1x")  # not safe to repeat, yet retried: nothing reached the server

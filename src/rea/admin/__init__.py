@@ -1,7 +1,10 @@
 """Clients for the Restate admin API: deployments, services, SQL, invocation lifecycle.
 
 ``AdminClient`` blocks (scripts, the CLI, tests); ``AsyncAdminClient`` is its asyncio twin.
-Both share one sans-IO core (``rea.admin._core``) that builds the requests and reads the answers.
+Both share one sans-IO core (``rea.admin._core``) that builds the requests and reads the answers,
+and send through rea's one HTTP core (``rea._http``, the ingress clients' too): the same
+retries, the same error model (`AdminError` and `AdminUnavailable` are `rea.RestateError` and
+`rea.RestateUnavailable`), the same `cancel`.
 """
 
 from rea._durations import format_duration, parse_duration

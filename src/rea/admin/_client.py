@@ -1,7 +1,7 @@
 """`AdminClient` (blocking) and `AsyncAdminClient`: the operations of `_core`, sent with httpx.
 
 The operations are declared once, on `_Operations`, as descriptors over the builders in `_core`;
-each client only says how to send a `Call` (blocking or awaited).
+how a `Request` is sent (blocking or awaited) is `rea._http`'s, as for the ingress clients.
 """
 
 from __future__ import annotations
@@ -12,30 +12,30 @@ from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 
 import httpx
 
-from rea._transport import async_transport, sync_transport
+from rea._http import AsyncClient, Client, Options, Request, SyncClient, check_url, client_headers
 from rea.admin import _core
-from rea.admin._core import DEFAULT_ADMIN_URL, DEFAULT_TIMEOUT, Call
+from rea.admin._core import DEFAULT_ADMIN_URL, DEFAULT_TIMEOUT
 
 __all__ = ["AdminClient", "AsyncAdminClient"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-_TransportT = TypeVar("_TransportT")
+_TransportT = TypeVar("_TransportT", bound=httpx.BaseTransport | httpx.AsyncBaseTransport)
 
 
 def _signature(build: Callable[..., Any]) -> inspect.Signature:
-    """The builder's signature, returning what its `Call` holds (``Call[X]`` becomes ``X``)."""
+    """The builder's signature, returning what its request gives (``Request[X]`` becomes ``X``)."""
     signature = inspect.signature(build)
     returns = signature.return_annotation
-    if isinstance(returns, str) and returns.startswith("Call[") and returns.endswith("]"):
-        returns = returns[len("Call[") : -1]
+    if isinstance(returns, str) and returns.startswith("Request[") and returns.endswith("]"):
+        returns = returns[len("Request[") : -1]
     return signature.replace(return_annotation=returns)
 
 
 class _Operation(Generic[P, T]):
     """An admin operation: the builder's call, sent by whichever client it is read from."""
 
-    def __init__(self, build: Callable[P, Call[T]]) -> None:
+    def __init__(self, build: Callable[P, Request[T]]) -> None:
         self.build = build
         self.__name__ = build.__name__
         self.__doc__ = build.__doc__
@@ -63,7 +63,7 @@ class _Operation(Generic[P, T]):
         return method
 
 
-class _Operations(Generic[_TransportT]):
+class _Operations(Client, Generic[_TransportT]):
     """Connection settings and the operations both clients share."""
 
     def __init__(
@@ -73,17 +73,13 @@ class _Operations(Generic[_TransportT]):
         auth_token: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retries: int = 2,
         transport: _TransportT | None = None,
     ) -> None:
-        options = _core.client_options(url, auth_token=auth_token, headers=headers, timeout=timeout)
-        self.url: str = options["base_url"]
-        self._connect(options, transport)
-
-    def _connect(self, options: dict[str, Any], transport: _TransportT | None) -> None:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.url!r})"
+        base = check_url(url, what="admin API", example=DEFAULT_ADMIN_URL)
+        defaults = {"accept": "application/json"}
+        sent = client_headers(headers, auth_token=auth_token, defaults=defaults)
+        self._connect(_core.api(base, retries), Options(sent, timeout, transport))
 
     register = _Operation(_core.register)
     services = _Operation(_core.services)
@@ -102,7 +98,7 @@ class _Operations(Generic[_TransportT]):
     supports = _Operation(_core.supports)
 
 
-class AdminClient(_Operations[httpx.BaseTransport]):
+class AdminClient(SyncClient, _Operations[httpx.BaseTransport]):
     """A blocking client for the Restate admin API, for scripts, the CLI and tests.
 
     ``with AdminClient("http://127.0.0.1:9070") as admin: admin.services()``
@@ -112,76 +108,23 @@ class AdminClient(_Operations[httpx.BaseTransport]):
         auth_token: Sent as ``Authorization: Bearer <token>``.
         headers: Extra headers for every request.
         timeout: Seconds to wait (or an ``httpx.Timeout``; None: wait forever).
+        retries: How often a request that got no answer is sent again: always when no
+            connection could be made, otherwise only for reads (GETs, SQL queries) and for
+            `cancel` / `kill`, which are safe to repeat.
         transport: An httpx transport (``httpx.MockTransport`` in tests).
 
     Raises:
-        ValueError: `url` is not an http(s) URL.
+        ValueError: `url` is not an http(s) URL, negative `retries`, or an empty `auth_token`.
 
     Every operation raises `AdminError` when the server answers with an error, and
-    `AdminUnavailable` when it cannot be reached.
+    `AdminUnavailable` (a `rea.RestateUnavailable`) when it cannot be reached.
     """
 
-    def _connect(self, options: dict[str, Any], transport: httpx.BaseTransport | None) -> None:
-        if transport is None:
-            transport = sync_transport(options["base_url"])
-        self._http = httpx.Client(**options, transport=transport)
 
-    def _send(self, call: Call[T]) -> T:
-        try:
-            response = self._http.request(**call.request)
-        except httpx.RequestError as exc:
-            raise _core.unavailable(self.url, exc) from exc
-        return call.result(response)
-
-    def _bind(self, build: Callable[P, Call[T]]) -> Callable[P, T]:
-        def method(*args: P.args, **kwargs: P.kwargs) -> T:
-            return self._send(build(*args, **kwargs))
-
-        return method
-
-    def close(self) -> None:
-        """Close the connections."""
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class AsyncAdminClient(_Operations[httpx.AsyncBaseTransport]):
-    """The asyncio twin of `AdminClient`: the same operations, awaited.
+class AsyncAdminClient(AsyncClient, _Operations[httpx.AsyncBaseTransport]):
+    """The asyncio twin of `AdminClient`: the same arguments and operations, awaited.
 
     ``async with AsyncAdminClient(url) as admin: await admin.services()``
 
     Never use it (or any client of Restate's APIs) inside a handler: use the ``ctx``.
     """
-
-    def _connect(self, options: dict[str, Any], transport: httpx.AsyncBaseTransport | None) -> None:
-        if transport is None:
-            transport = async_transport(options["base_url"])
-        self._http = httpx.AsyncClient(**options, transport=transport)
-
-    async def _send(self, call: Call[T]) -> T:
-        try:
-            response = await self._http.request(**call.request)
-        except httpx.RequestError as exc:
-            raise _core.unavailable(self.url, exc) from exc
-        return call.result(response)
-
-    def _bind(self, build: Callable[P, Call[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-        async def method(*args: P.args, **kwargs: P.kwargs) -> T:
-            return await self._send(build(*args, **kwargs))
-
-        return method
-
-    async def aclose(self) -> None:
-        """Close the connections."""
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()

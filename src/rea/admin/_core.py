@@ -1,24 +1,24 @@
-"""The sans-IO core of the admin clients: each operation as a request plus a response parser.
+"""The sans-IO core of the admin clients: each operation as a `rea._http.Request`.
 
 Every public operation of `AdminClient` and `AsyncAdminClient` is one builder function here; it
-returns a `Call` (method, path, query parameters, JSON body and a parser). The clients only send
-the call with httpx and hand the response back to `Call.result`. Builders' docstrings and
-signatures are the clients' methods' docstrings and signatures.
+returns a `Request` (method, path, query parameters, JSON body, a parser, and whether repeating
+it is safe). The clients only send it (`rea._http`, shared with the ingress clients).
+Builders' docstrings and signatures are the clients' methods' docstrings and signatures.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
-from urllib.parse import quote, urlsplit
+from typing import Any, TypeVar
 
 import httpx
 
 from rea._durations import format_duration
-from rea._version import __version__
-from rea.admin._errors import AdminError, AdminUnavailable
+from rea._http import Api, Endpoint, Request, segment
+from rea.admin._errors import ERRORS, AdminError
 from rea.admin._models import Deployment, InvocationInfo, ServerVersion, ServiceInfo
 
 T = TypeVar("T")
@@ -27,101 +27,35 @@ T = TypeVar("T")
 DEFAULT_ADMIN_URL = "http://127.0.0.1:9070"
 #: Seconds to wait for an answer (discovery and SQL queries can take a moment).
 DEFAULT_TIMEOUT = 30.0
+_JSON = {"content-type": "application/json"}
 
 
-@dataclass(frozen=True, slots=True)
-class Call(Generic[T]):
-    """One admin API request and how to read its answer."""
-
-    method: str
-    path: str
-    parse: Callable[[httpx.Response], T]
-    params: Mapping[str, str] | None = None
-    json: Any = None
-
-    @property
-    def request(self) -> dict[str, Any]:
-        """Keyword arguments for ``httpx.Client.request``."""
-        return {"method": self.method, "url": self.path, "params": self.params, "json": self.json}
-
-    def result(self, response: httpx.Response) -> T:
-        """The parsed answer.
-
-        Raises:
-            AdminError: an error status, or an answer that is not what the API promises.
-        """
-        if response.status_code >= 400:
-            raise error_from(response)
-        try:
-            return self.parse(response)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise AdminError(
-                response.status_code,
-                f"unexpected answer to {self.method} {self.path}: {type(exc).__name__}: {exc}",
-            ) from exc
+def api(url: str, retries: int) -> Api:
+    """The admin API at `url` as `rea._http` sees it: its errors and retries."""
+    return Api(Endpoint("admin API", url), ERRORS, retries)
 
 
-# -- connection ---------------------------------------------------------------------------------
-def client_options(
-    url: str,
+def _call(
+    method: str,
+    path: str,
+    operation: str,
+    parse: Callable[[httpx.Response], T],
     *,
-    auth_token: str | None,
-    headers: Mapping[str, str] | None,
-    timeout: float | httpx.Timeout | None,
-) -> dict[str, Any]:
-    """httpx client arguments for the admin API at `url`.
-
-    Raises:
-        ValueError: `url` is not an ``http://`` or ``https://`` URL with a host.
-    """
-    base = check_url(url)
-    merged = {"accept": "application/json", "user-agent": f"rea/{__version__}"}
-    if auth_token:
-        merged["authorization"] = f"Bearer {auth_token}"
-    merged.update({k.lower(): v for k, v in (headers or {}).items()})
-    return {"base_url": base, "headers": merged, "timeout": timeout}
-
-
-def check_url(url: str) -> str:
-    """`url` without a trailing slash, once it is known to be an HTTP(S) URL with a host.
-
-    Raises:
-        ValueError: it is not.
-    """
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"not an http(s) URL: {url!r} (expected something like {DEFAULT_ADMIN_URL})"
-        )
-    return url.strip().rstrip("/")
-
-
-def unavailable(url: str, exc: httpx.RequestError) -> AdminUnavailable:
-    """The error for a request that got no answer."""
-    if isinstance(exc, httpx.TimeoutException):
-        reason = "no answer in time"
-    else:
-        reason = str(exc) or type(exc).__name__
-    return AdminUnavailable(f"cannot reach the Restate admin API at {url}: {reason}")
-
-
-def error_from(response: httpx.Response) -> AdminError:
-    """An `AdminError` from the server's error body (JSON ``message`` or plain text)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    code: str | None = None
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        message = body["message"]
-        code = body.get("restate_code") if isinstance(body.get("restate_code"), str) else None
-    else:
-        text = response.text.strip()
-        request = response.request
-        message = (
-            text or f"{response.reason_phrase or 'error'} ({request.method} {request.url.path})"
-        )
-    return AdminError(response.status_code, message, code=code)
+    body: Any = None,
+    params: Mapping[str, str] | None = None,
+    safe: bool | None = None,
+) -> Request[T]:
+    """A request with a JSON `body`; `safe` (to repeat) defaults to True for GETs only."""
+    return Request(
+        method,
+        path,
+        operation,
+        parse,
+        params=params,
+        headers=None if body is None else _JSON,
+        body=None if body is None else json.dumps(body).encode(),
+        safe_to_retry=method == "GET" if safe is None else safe,
+    )
 
 
 # -- parsing helpers ----------------------------------------------------------------------------
@@ -129,17 +63,19 @@ def _none(response: httpx.Response) -> None:
     return None
 
 
+def _deployment(response: httpx.Response) -> Deployment:
+    return Deployment.from_json(response.json())
+
+
+def _service(response: httpx.Response) -> ServiceInfo:
+    return ServiceInfo.from_json(response.json())
+
+
 def _rows(response: httpx.Response) -> list[dict[str, Any]]:
     rows = response.json()["rows"]
     if not isinstance(rows, list):
         raise TypeError(f"'rows' is a {type(rows).__name__}, not a list")
     return [dict(row) for row in rows]
-
-
-def _segment(value: str) -> str:
-    if not value:
-        raise ValueError("an empty name or id cannot be part of an admin API path")
-    return quote(value, safe="")
 
 
 def sql_string(value: str) -> str:
@@ -152,10 +88,27 @@ def _invocation_call(
     action: str,
     parse: Callable[[httpx.Response], T],
     **params: str | None,
-) -> Call[T]:
+) -> Request[T]:
     query = {k: v for k, v in params.items() if v is not None}
-    path = f"/invocations/{_segment(invocation_id)}/{action}"
-    return Call("PATCH", path, parse, params=query or None)
+    path = f"/invocations/{segment(invocation_id, 'the invocation id')}/{action}"
+    return _call("PATCH", path, f"{action} of {invocation_id}", parse, params=query or None)
+
+
+def _already_completed(response: httpx.Response) -> bool:
+    return response.status_code == 409 and b"completed" in response.content
+
+
+def _stop(invocation_id: str, action: str) -> Request[bool]:
+    """Cancel or kill: True when it was running, False when it had already completed.
+
+    Safe to repeat: a second attempt finds it stopping or completed, and says so.
+    """
+    request = _invocation_call(invocation_id, action, lambda r: not _already_completed(r))
+    return replace(
+        request,
+        safe_to_retry=True,
+        reads=lambda response: response.is_success or _already_completed(response),
+    )
 
 
 # -- deployments and services -------------------------------------------------------------------
@@ -166,7 +119,7 @@ def register(
     use_http_11: bool = False,
     additional_headers: Mapping[str, str] | None = None,
     breaking: bool = False,
-) -> Call[Deployment]:
+) -> Request[Deployment]:
     """Register the deployment at `uri` (discovery runs before this returns).
 
     Args:
@@ -191,26 +144,29 @@ def register(
     }
     if additional_headers:
         body["additional_headers"] = dict(additional_headers)
-    return Call("POST", "/deployments", lambda r: Deployment.from_json(r.json()), json=body)
+    return _call(
+        "POST", "/deployments", f"registration of {uri}", _deployment, body=body, safe=False
+    )
 
 
-def services() -> Call[list[ServiceInfo]]:
+def services() -> Request[list[ServiceInfo]]:
     """Every registered service, sorted by name."""
 
     def parse(response: httpx.Response) -> list[ServiceInfo]:
         found = (ServiceInfo.from_json(s) for s in response.json()["services"])
         return sorted(found, key=lambda s: s.name)
 
-    return Call("GET", "/services", parse)
+    return _call("GET", "/services", "list of services", parse)
 
 
-def service(name: str) -> Call[ServiceInfo]:
+def service(name: str) -> Request[ServiceInfo]:
     """The service called `name`, with its handlers and settings.
 
     Raises:
         AdminError: status 404 when no such service is registered.
     """
-    return Call("GET", f"/services/{_segment(name)}", lambda r: ServiceInfo.from_json(r.json()))
+    path = f"/services/{segment(name, 'the service name')}"
+    return _call("GET", path, f"lookup of service {name!r}", _service)
 
 
 def patch_service(
@@ -222,7 +178,7 @@ def patch_service(
     workflow_completion_retention: timedelta | None = None,
     inactivity_timeout: timedelta | None = None,
     abort_timeout: timedelta | None = None,
-) -> Call[ServiceInfo]:
+) -> Request[ServiceInfo]:
     """Change settings of service `name`; None leaves a setting as it is.
 
     The next registration of the service's deployment resets them to what the code declares.
@@ -251,16 +207,12 @@ def patch_service(
     body: dict[str, Any] = {k: format_duration(v) for k, v in given.items() if v is not None}
     if public is not None:
         body["public"] = public
-    return Call(
-        "PATCH",
-        f"/services/{_segment(name)}",
-        lambda r: ServiceInfo.from_json(r.json()),
-        json=body,
-    )
+    path = f"/services/{segment(name, 'the service name')}"
+    return _call("PATCH", path, f"update of service {name!r}", _service, body=body)
 
 
 # -- SQL ----------------------------------------------------------------------------------------
-def query(sql: str) -> Call[list[dict[str, Any]]]:
+def query(sql: str) -> Request[list[dict[str, Any]]]:
     """Run a SQL query on the server's tables (``sys_invocation``, ``sys_journal``, ``state``...).
 
     Returns:
@@ -269,12 +221,12 @@ def query(sql: str) -> Call[list[dict[str, Any]]]:
     Raises:
         AdminError: status 500 with DataFusion's message for a bad query.
     """
-    return Call("POST", "/query", _rows, json={"query": sql})
+    return _call("POST", "/query", "query", _rows, body={"query": sql}, safe=True)
 
 
 def invocations(
     *, status: str | None = None, service: str | None = None, limit: int = 100
-) -> Call[list[InvocationInfo]]:
+) -> Request[list[InvocationInfo]]:
     """The newest invocations (at most `limit`), optionally of one status or service.
 
     Args:
@@ -301,46 +253,56 @@ def invocations(
     def parse(response: httpx.Response) -> list[InvocationInfo]:
         return [InvocationInfo.from_row(row) for row in _rows(response)]
 
-    return Call("POST", "/query", parse, json={"query": sql})
+    return _call("POST", "/query", "list of invocations", parse, body={"query": sql}, safe=True)
 
 
-def invocation(invocation_id: str) -> Call[InvocationInfo]:
+def invocation(invocation_id: str) -> Request[InvocationInfo]:
     """The invocation `invocation_id`.
 
     Raises:
         AdminError: status 404 when the server has no such invocation (never made, or purged).
     """
 
+    operation = f"lookup of invocation {invocation_id}"
+
     def parse(response: httpx.Response) -> InvocationInfo:
         rows = _rows(response)
         if not rows:
-            raise AdminError(404, f"The requested invocation '{invocation_id}' does not exist")
+            message = f"The requested invocation '{invocation_id}' does not exist"
+            raise AdminError(message, status=404, operation=operation)
         return InvocationInfo.from_row(rows[0])
 
     sql = f"SELECT * FROM sys_invocation WHERE id = {sql_string(invocation_id)}"
-    return Call("POST", "/query", parse, json={"query": sql})
+    return _call("POST", "/query", operation, parse, body={"query": sql}, safe=True)
 
 
 # -- invocation lifecycle -----------------------------------------------------------------------
-def cancel(invocation_id: str) -> Call[None]:
+def cancel(invocation_id: str) -> Request[bool]:
     """Cancel an invocation gracefully: the handler sees a ``TerminalError`` 409 and can compensate.
 
+    Returns:
+        True when the cancellation was accepted; False when the invocation had already
+        completed (there was nothing to cancel). Repeating it is harmless.
+
     Raises:
-        AdminError: 404 unknown invocation, 409 already completed, 400 malformed id.
+        AdminError: 404 unknown invocation, 400 malformed id.
     """
-    return _invocation_call(invocation_id, "cancel", _none)
+    return _stop(invocation_id, "cancel")
 
 
-def kill(invocation_id: str) -> Call[None]:
+def kill(invocation_id: str) -> Request[bool]:
     """Stop an invocation at once, without running any more of its code (result ``[409] killed``).
 
+    Returns:
+        True when the kill was accepted; False when the invocation had already completed.
+
     Raises:
-        AdminError: 404 unknown invocation, 409 already completed, 400 malformed id.
+        AdminError: 404 unknown invocation, 400 malformed id.
     """
-    return _invocation_call(invocation_id, "kill", _none)
+    return _stop(invocation_id, "kill")
 
 
-def pause(invocation_id: str) -> Call[None]:
+def pause(invocation_id: str) -> Request[None]:
     """Pause an invocation that is running or backing off (status ``paused``) until `resume`.
 
     A suspended invocation is answered 200 but not paused: it is not running.
@@ -351,7 +313,7 @@ def pause(invocation_id: str) -> Call[None]:
     return _invocation_call(invocation_id, "pause", _none)
 
 
-def resume(invocation_id: str, deployment: str | None = None) -> Call[None]:
+def resume(invocation_id: str, deployment: str | None = None) -> Request[None]:
     """Resume a paused (or suspended, or backing-off) invocation now.
 
     Args:
@@ -365,7 +327,7 @@ def resume(invocation_id: str, deployment: str | None = None) -> Call[None]:
     return _invocation_call(invocation_id, "resume", _none, deployment=deployment)
 
 
-def purge(invocation_id: str) -> Call[None]:
+def purge(invocation_id: str) -> Request[None]:
     """Remove a completed invocation, its journal and its idempotency record.
 
     Raises:
@@ -376,7 +338,7 @@ def purge(invocation_id: str) -> Call[None]:
 
 def restart_as_new(
     invocation_id: str, from_index: int | None = None, deployment: str | None = None
-) -> Call[str]:
+) -> Request[str]:
     """Run a completed invocation again as a new invocation with the same input.
 
     Args:
@@ -405,11 +367,15 @@ def restart_as_new(
 
 
 # -- server -------------------------------------------------------------------------------------
-def version() -> Call[ServerVersion]:
+def version() -> Request[ServerVersion]:
     """The server's version, admin API versions and experimental features."""
-    return Call("GET", "/version", lambda r: ServerVersion.from_json(r.json()))
+    return _call("GET", "/version", "version check", lambda r: ServerVersion.from_json(r.json()))
 
 
-def supports(feature: str) -> Call[bool]:
+def supports(feature: str) -> Request[bool]:
     """Whether the server has experimental `feature` (a key of `version().features`) enabled."""
-    return Call("GET", "/version", lambda r: ServerVersion.from_json(r.json()).supports(feature))
+
+    def parse(response: httpx.Response) -> bool:
+        return ServerVersion.from_json(response.json()).supports(feature)
+
+    return _call("GET", "/version", "version check", parse)

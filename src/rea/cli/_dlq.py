@@ -13,8 +13,7 @@ from rea.cli._endpoints import (
     AdminOption,
     IngressOption,
     admin_client,
-    admin_failure,
-    ingress_failure,
+    server_failure,
     server_url,
 )
 from rea.cli._output import EXIT_FAILURE, EXIT_USAGE, console, fail
@@ -36,7 +35,7 @@ def _call(ingress: str | None, saga: str, handler: str, value: Any = None) -> An
             fail(f"no {SERVICE} service on the server (is the app served by rea.app?)",
                  code=EXIT_USAGE)  # fmt: skip
         except IngressError as exc:
-            ingress_failure(exc, url)
+            server_failure(exc)
 
 
 def _sagas(admin: str | None) -> list[str]:
@@ -45,7 +44,7 @@ def _sagas(admin: str | None) -> list[str]:
         with admin_client(admin) as client:
             rows = client.query(sql)
     except AdminError as exc:
-        admin_failure(exc)
+        server_failure(exc)
     return sorted(str(row["service_key"]) for row in rows)
 
 

@@ -13,14 +13,16 @@ from typing import Annotated, Literal, NoReturn
 
 import typer
 
-from rea.admin import DEFAULT_ADMIN_URL, AdminClient, AdminError, AdminUnavailable
-from rea.admin._core import check_url
+from rea._http import check_url
+from rea.admin import DEFAULT_ADMIN_URL, AdminClient
 from rea.cli._output import EXIT_FAILURE, EXIT_USAGE, fail
 from rea.cli._state import LocalServer
-from rea.ingress import IngressError, IngressRejected, IngressUnavailable, InvocationFailed
+from rea.errors import RestateError, RestateUnavailable
+from rea.ingress import InvocationFailed
 
 DEFAULT_INGRESS_URL = "http://127.0.0.1:8080"
 
+_NAMES = {"admin": "admin API", "ingress": "ingress"}
 _FOUND = "the server `rea dev` or `rea server start` runs for this directory"
 _START = "is the server running? `rea server start` or `rea dev` start one"
 
@@ -47,10 +49,9 @@ def server_url(explicit: str | None, which: Literal["admin", "ingress"]) -> str:
         local = LocalServer(Path(".rea")).read()
         if local is not None:
             url = local.admin_url if which == "admin" else local.ingress_url
-    if not url:
-        url = DEFAULT_ADMIN_URL if which == "admin" else DEFAULT_INGRESS_URL
+    default = DEFAULT_ADMIN_URL if which == "admin" else DEFAULT_INGRESS_URL
     try:
-        return check_url(url)
+        return check_url(url or default, what=_NAMES[which], example=default)
     except ValueError as exc:
         fail(f"--{which}: {exc}", code=EXIT_USAGE)
 
@@ -60,19 +61,14 @@ def admin_client(explicit: str | None) -> AdminClient:
     return AdminClient(server_url(explicit, "admin"))
 
 
-def admin_failure(exc: AdminError) -> NoReturn:
-    """Exit with one line: status 2 when the server refused our input (4xx), else 1."""
-    if isinstance(exc, AdminUnavailable):
+def server_failure(exc: RestateError) -> NoReturn:
+    """Exit with one line: status 2 when the server refused our input (4xx), else 1.
+
+    A handler's own 4xx is a refusal of our input only when it is 400 (rea's validation); any
+    other status a handler chose (a 422 "refused", say) is its failure: 1.
+    """
+    if isinstance(exc, RestateUnavailable):
         fail(f"{exc} ({_START})")
     status = exc.status or 0
-    fail(str(exc), code=EXIT_USAGE if 400 <= status < 500 else EXIT_FAILURE)
-
-
-def ingress_failure(exc: IngressError, url: str) -> NoReturn:
-    """One line; exit 2 when the ingress refused the request or the handler its input, else 1."""
-    if isinstance(exc, IngressUnavailable):
-        fail(f"cannot reach the Restate ingress at {url}: {exc} ({_START})")
-    status = exc.status or 0
-    refused = isinstance(exc, IngressRejected) and 400 <= status < 500
-    bad_input = isinstance(exc, InvocationFailed) and exc.code == 400
-    fail(str(exc), code=EXIT_USAGE if refused or bad_input else EXIT_FAILURE)
+    refused = 400 <= status < 500 and (not isinstance(exc, InvocationFailed) or exc.code == 400)
+    fail(str(exc), code=EXIT_USAGE if refused else EXIT_FAILURE)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from rea.admin import INVOCATION_STATUSES, AdminError, InvocationInfo
-from rea.cli._endpoints import AdminOption, admin_client, admin_failure
+from rea.cli._endpoints import AdminOption, admin_client, server_failure
 from rea.cli._output import EXIT_USAGE, console, fail
 
 
@@ -69,7 +69,7 @@ def invocations(
         try:
             rows = client.invocations(status=status, service=service, limit=limit)
         except AdminError as exc:
-            admin_failure(exc)
+            server_failure(exc)
     if not rows:
         console.print("No invocations.")
         return

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rea.cli._endpoints import IngressOption, ingress_failure, server_url
+from rea.cli._endpoints import IngressOption, server_failure, server_url
 from rea.cli._output import EXIT_USAGE, console, fail
 from rea.errors import PolicyViolation
 from rea.ingress import (
@@ -114,7 +114,7 @@ def invoke(
                 return
             result = facade.call(*call_args, idempotency_key=idempotency_key)
         except IngressError as exc:
-            ingress_failure(exc, url)
+            server_failure(exc)
         except (ValueError, TypeError, PolicyViolation) as exc:
             fail(str(exc), code=EXIT_USAGE)
     console.print(json.dumps(result, indent=2, ensure_ascii=False), markup=False)

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from rea._http import check_url
 from rea.admin import AdminError, ServiceInfo
-from rea.admin._core import check_url
-from rea.cli._endpoints import AdminOption, admin_client, admin_failure
+from rea.cli._endpoints import AdminOption, admin_client, server_failure
 from rea.cli._output import EXIT_USAGE, console, fail
 
 
@@ -35,13 +35,13 @@ def register(
 ) -> None:
     """Register the app at URL with the Restate server and list its services and handlers."""
     try:
-        uri = check_url(url)
+        uri = check_url(url, what="app", example="http://127.0.0.1:9080")
     except ValueError as exc:
         fail(str(exc), code=EXIT_USAGE)
     with admin_client(admin) as client:
         try:
             deployment = client.register(uri, force=force, use_http_11=http11)
         except AdminError as exc:
-            admin_failure(exc)
+            server_failure(exc)
     console.print(f"Registered {uri} as deployment {deployment.id}", markup=False)
     console.print(services_table(deployment.services))

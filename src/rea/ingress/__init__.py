@@ -9,25 +9,28 @@ async with rea.IngressClient("http://localhost:8080", admin_url="http://localhos
 ```
 
 `SyncIngressClient` has the same methods without ``await``. Both share one sans-IO core
-(`_protocol` builds requests and parses responses, `_core.Exchange` decides on retries and runs
-the ``ingress.inside_handler`` guard); each client only sends.
+(`_protocol` builds requests and parses responses), and send through rea's one HTTP core
+(`rea._http`, the admin clients' too: retries, error typing, the ``ingress.inside_handler``
+guard run by every exchange).
 
-Errors (all `rea.ReaError`s)::
+Errors (all `rea.RestateError`s, with the same attributes as the admin client's)::
 
-    IngressError                  status, code, message, metadata, source, invocation_id
+    IngressError                  status, code, restate_code, message, metadata, source, ...
     ├── InvocationFailed          the handler ended with a terminal error (source "invocation")
     ├── IngressRejected           Restate refused the request; nothing ran
     │   ├── UnknownTarget         404: no such service, handler, invocation or idempotency key
     │   ├── BadRequest            400: malformed request (content type, id, delay...)
     │   │   └── NotPublic         the handler is private to the ingress
     │   └── AlreadyInvoked        409: the workflow id already ran (from `workflow(...).call`)
-    ├── IngressUnavailable        no answer: connection refused or reset, timeout, 502/503/504
+    ├── IngressUnavailable        no answer (also a `rea.RestateUnavailable`): connection
+    │                             refused or reset, timeout, 502/503/504
     └── InvalidResponse           a success response that does not fit the output type
 
-A request that got no answer is retried (``retries=2``, 50 ms backoff doubling) only when
-repeating it is safe: reads (attach, output), awakeable completions (the first one wins),
-cancels, workflow submits (the id deduplicates them) and anything with an idempotency key. A
-call or send without a key is never repeated: it may have reached Restate and started a run.
+A request that got no answer is retried (``retries=2``, 50 ms backoff doubling) when nothing
+reached Restate (no connection could be made), and after any other failure when repeating it
+is safe: reads (attach, output), awakeable completions (the first one wins), cancels, workflow
+submits (the id deduplicates them) and anything with an idempotency key. A call or send without
+a key that may have reached Restate is never repeated: it may have started a run.
 """
 
 from rea.ingress._client import IngressClient, SyncIngressClient

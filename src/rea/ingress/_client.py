@@ -2,34 +2,24 @@
 
 Everything but the I/O loop lives in `_IngressBase` and the sans-IO core: the facades, the
 request builders and the parsers are shared, and each client only sends requests (with or
-without ``await``) in `_perform`.
+without ``await``) in ``_perform``, which is `rea._http`'s (the admin clients' too).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, Self, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 import httpx
 from typing_extensions import TypeVar as DefaultTypeVar
 
 from rea._clients import Kind
+from rea._http import AsyncClient, Client, Options, SyncClient, Transport, check_url
 from rea._serde import serde_for
-from rea._transport import async_transport, sync_transport
+from rea.admin._core import DEFAULT_ADMIN_URL as ADMIN
 from rea.ingress import _protocol as proto
-from rea.ingress._core import (
-    RETRYABLE,
-    Async,
-    Exchange,
-    Output,
-    Request,
-    Sync,
-    http_options,
-    pool_options,
-)
+from rea.ingress._core import Async, Output, Sync, api, http_options, pool_options
 from rea.ingress._facades import Co, IngressObject, IngressService
 from rea.ingress._workflow import IngressWorkflow
 
@@ -41,12 +31,11 @@ ModeT = TypeVar("ModeT", Async, Sync)
 #: Defaults to Any, so ``client.attach(id)`` without an output type gives Any (not Never).
 ValueT = DefaultTypeVar("ValueT", default=Any)
 
-Transport = httpx.BaseTransport | httpx.AsyncBaseTransport
 _UNSET: Any = object()
 _ANY: Any = Any
 
 
-class _IngressBase(Generic[ModeT]):
+class _IngressBase(Client, Generic[ModeT]):
     """What both clients share: configuration, facades and client-level operations."""
 
     def __init__(
@@ -62,8 +51,6 @@ class _IngressBase(Generic[ModeT]):
         verify: ssl.SSLContext | bool = True,
         transport: Transport | None = None,
     ) -> None:
-        if retries < 0:
-            raise ValueError(f"retries must be 0 or more, got {retries}")
         options = http_options(
             url,
             headers=headers,
@@ -72,19 +59,13 @@ class _IngressBase(Generic[ModeT]):
             http2=http2,
             verify=verify,
         )
-        self.url: str = options["base_url"]
-        self.admin_url = admin_url.rstrip("/") if admin_url else None
+        self.admin_url = (
+            None if admin_url is None else check_url(admin_url, what="admin API", example=ADMIN)
+        )
         self.retries = retries
-        self._open(options, transport)
-
-    def _open(self, options: dict[str, Any], transport: Transport | None) -> None:
-        raise NotImplementedError
-
-    def _perform(self, request: Request) -> Any:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.url!r})"
+        pool = pool_options(options)
+        connection = Options(options["headers"], options["timeout"], transport, pool)
+        self._connect(api(options["base_url"], retries), connection)
 
     def _target(
         self, target: Any, handler: Any, kind: Kind, types: tuple[Any, ...]
@@ -261,17 +242,20 @@ class _IngressBase(Generic[ModeT]):
     def cancel(self, invocation_id: str) -> Any:
         """Cancel an invocation (admin API); it ends with TerminalError 409 "cancelled".
 
+        The same operation as `rea.AdminClient.cancel`, with this client's errors.
+
         Returns:
-            True if the cancellation was accepted, False if the invocation had already ended.
+            True if the cancellation was accepted, False if the invocation had already
+            completed (nothing to cancel). Repeating it is harmless.
 
         Raises:
             ValueError: the client was created without ``admin_url``.
-            UnknownTarget: no such invocation.
+            UnknownTarget: no such invocation. BadRequest: a malformed id.
         """
         return self._perform(proto.cancel(self.admin_url, invocation_id))
 
 
-class IngressClient(_IngressBase[Async]):
+class IngressClient(AsyncClient, _IngressBase[Async]):
     """An async client of a Restate ingress, for code outside handlers.
 
     ``async with rea.IngressClient("http://localhost:8080") as client:`` then
@@ -284,9 +268,11 @@ class IngressClient(_IngressBase[Async]):
         auth_token: Sent as ``Authorization: Bearer <token>``.
         timeout: Seconds per request (connect, read, write and pool each); None: no limit.
         admin_url: The admin API URL, needed by `cancel`.
-        retries: How often a request that got no answer is repeated, when repeating it is
-            safe (reads, awakeables, cancels, workflow submits, anything with an idempotency
-            key). A call or send without a key is never repeated.
+        retries: How often a request that got no answer is repeated: always when no
+            connection could be made (nothing reached Restate), and after any other failure
+            when repeating it is safe (reads, awakeables, cancels, workflow submits, anything
+            with an idempotency key). A call or send without a key that may have reached
+            Restate is never repeated.
         http2: None: HTTP/2 over TLS when the `h2` package is installed (ALPN settles it),
             a pool of HTTP/1.1 connections over cleartext; True: HTTP/2 (needs `h2`; prior
             knowledge over cleartext, which Restate's ingress speaks); False: HTTP/1.1.
@@ -296,62 +282,6 @@ class IngressClient(_IngressBase[Async]):
         transport: An httpx transport to use (tests: ``httpx.MockTransport``).
     """
 
-    _http: httpx.AsyncClient
 
-    def _open(self, options: dict[str, Any], transport: Transport | None) -> None:
-        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-            raise TypeError("IngressClient needs an httpx.AsyncBaseTransport")
-        pool = pool_options(options)
-        self._http = httpx.AsyncClient(
-            transport=async_transport(**pool) if transport is None else transport, **options
-        )
-
-    async def _perform(self, request: Request) -> Any:
-        exchange = Exchange(request, self.retries, self.url)
-        while True:
-            try:
-                return exchange.result(await self._http.send(exchange.build(self._http)))
-            except RETRYABLE as exc:
-                await asyncio.sleep(exchange.failed(exc))
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the pooled connections."""
-        await self._http.aclose()
-
-
-class SyncIngressClient(_IngressBase[Sync]):
+class SyncIngressClient(SyncClient, _IngressBase[Sync]):
     """The blocking twin of `IngressClient`: same arguments, same methods, no ``await``."""
-
-    _http: httpx.Client
-
-    def _open(self, options: dict[str, Any], transport: Transport | None) -> None:
-        if transport is not None and not isinstance(transport, httpx.BaseTransport):
-            raise TypeError("SyncIngressClient needs an httpx.BaseTransport")
-        pool = pool_options(options)
-        self._http = httpx.Client(
-            transport=sync_transport(**pool) if transport is None else transport, **options
-        )
-
-    def _perform(self, request: Request) -> Any:
-        exchange = Exchange(request, self.retries, self.url)
-        while True:
-            try:
-                return exchange.result(self._http.send(exchange.build(self._http)))
-            except RETRYABLE as exc:
-                time.sleep(exchange.failed(exc))
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._http.close()

@@ -1,38 +1,34 @@
-"""The sans-IO core that both ingress clients share: requests, results, retries and the guard.
+"""What is particular to the ingress clients: results, connection options and the guard.
 
-A client method builds a `Request` (see `_protocol`), hands it to its client's ``_perform``,
-and that loop is all the sync and async clients do differently: they send what `Exchange`
-builds, give the response back to `Exchange.result`, and on a transport failure sleep for what
-`Exchange.failed` says (or see it raise).
+Requests, retries and errors are `rea._http`'s, shared with the admin client: a client method
+builds a `rea._http.Request` (see `_protocol`) and hands it to ``_perform``, and `api` below
+adds the ingress's error classes and the ``ingress.inside_handler`` guard to every exchange.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import random
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 import httpx
 from restate.extensions import current_context
 
+from rea._http import Api, Endpoint, check_url, client_headers
 from rea._invocation import current_state
 from rea._policy import violation
-from rea._version import __version__
-from rea.ingress._errors import IngressError, IngressUnavailable
+from rea.ingress._errors import ERRORS
 
 __all__ = [
-    "RETRYABLE",
     "Async",
-    "Exchange",
     "Output",
-    "Request",
     "SendResult",
     "Sync",
+    "api",
     "check_outside_handler",
     "http_options",
     "pool_options",
@@ -40,11 +36,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Failures after which a request may be sent again (when it is safe to repeat).
-RETRYABLE = (httpx.TransportError, IngressUnavailable)
-
-_FIRST_BACKOFF = 0.05  # seconds; doubles per retry: 50 ms, 100 ms, 200 ms ...
-_MAX_BACKOFF = 1.0
 _POOL_SIZE = 100  # connections kept alive too, so bursts above httpx's 20 do not reconnect
 
 
@@ -90,31 +81,6 @@ class Output(Generic[T]):
     value: T | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One HTTP request of an ingress operation, and how to read its response.
-
-    Attributes:
-        method: The HTTP method.
-        url: A path below the ingress URL, or an absolute URL (admin API).
-        operation: What it does, for messages: ``"call to Orders/create"``.
-        parse: Turns the response into the operation's result, or raises `IngressError`.
-        params: Query parameters.
-        headers: Headers beside the client's own.
-        body: The body; None sends none (and no content type).
-        safe_to_retry: Whether sending it twice does no more than sending it once.
-    """
-
-    method: str
-    url: str
-    operation: str
-    parse: Callable[[httpx.Response], Any]
-    params: Mapping[str, str] | None = None
-    headers: Mapping[str, str] | None = None
-    body: bytes | None = None
-    safe_to_retry: bool = False
-
-
 def check_outside_handler(operation: str) -> None:
     """The guard ``ingress.inside_handler``: ingress requests do not belong in handlers.
 
@@ -137,52 +103,9 @@ def check_outside_handler(operation: str) -> None:
     )
 
 
-class Exchange:
-    """One operation's attempts: checks the guard, builds each attempt, decides on retries."""
-
-    __slots__ = ("_attempt", "_retries", "request", "url")
-
-    def __init__(self, request: Request, retries: int, base_url: str) -> None:
-        check_outside_handler(request.operation)
-        self.request = request
-        self._retries = retries
-        self._attempt = 0
-        # An absolute URL string is parsed once; a relative one with params, three times.
-        url = request.url if "://" in request.url else base_url + request.url
-        self.url = f"{url}?{urlencode(request.params)}" if request.params else url
-
-    def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The next attempt as an httpx request on `http` (its headers and timeouts)."""
-        r = self.request
-        return http.build_request(r.method, self.url, headers=r.headers, content=r.body)
-
-    def result(self, response: httpx.Response) -> Any:
-        """The operation's result from `response`; raises its typed error."""
-        return self.request.parse(response)
-
-    def failed(self, exc: Exception) -> float:
-        """Seconds to wait before the next attempt after `exc` (one of `RETRYABLE`).
-
-        Raises:
-            IngressUnavailable: the request is not safe to repeat, or retries are used up.
-        """
-        safe = self.request.safe_to_retry
-        if safe and self._attempt < self._retries:
-            self._attempt += 1
-            pause = min(_FIRST_BACKOFF * 2.0 ** (self._attempt - 1), _MAX_BACKOFF)
-            return pause * random.uniform(0.5, 1.0)  # jitter: retrying clients do not align
-        if isinstance(exc, IngressError):
-            raise exc
-        detail = str(exc) or "no response"
-        if not safe:
-            note = "not retried: it may have reached Restate; an idempotency key makes it safe"
-        else:
-            note = f"after {self._attempt + 1} attempts"
-        raise IngressUnavailable(
-            f"{type(exc).__name__}: {detail} ({note})",
-            source="transport",
-            operation=self.request.operation,
-        ) from exc
+def api(url: str, retries: int) -> Api:
+    """The ingress at `url` as `rea._http` sees it: its errors, retries and guard."""
+    return Api(Endpoint("ingress", url), ERRORS, retries, guard=check_outside_handler)
 
 
 def _h2_installed() -> bool:
@@ -208,28 +131,21 @@ def http_options(
     accepts); ``http2=False`` forces HTTP/1.1. `verify` is httpx's: how to check TLS certificates.
 
     Raises:
-        ValueError: `url` is not an http(s) URL, or `http2=True` without `h2` installed.
+        ValueError: `url` is not an http(s) URL, `http2=True` without `h2` installed, or an
+            empty `auth_token`.
     """
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"the ingress URL must be http(s)://host[:port], got {url!r}")
+    base = check_url(url, what="ingress", example="http://127.0.0.1:8080")
     if http2 and not _h2_installed():
         raise ValueError("http2=True needs the h2 package: pip install 'httpx[http2]'")
-    use_h2 = (_h2_installed() and parsed.scheme == "https") if http2 is None else http2
-    # httpx.Headers: a caller's "User-Agent" replaces ours instead of being sent beside it.
-    merged = httpx.Headers({"user-agent": f"rea/{__version__} python-httpx/{httpx.__version__}"})
-    merged.update(headers or {})
-    if auth_token is not None:
-        if not auth_token.strip():
-            raise ValueError("auth_token must not be empty")
-        merged["authorization"] = f"Bearer {auth_token}"
+    tls = urlsplit(base).scheme == "https"
+    use_h2 = (_h2_installed() and tls) if http2 is None else http2
     return {
-        "base_url": url.rstrip("/"),
-        "headers": merged,
+        "base_url": base,
+        "headers": client_headers(headers, auth_token=auth_token),
         "timeout": timeout,
         "http2": use_h2,
         # Without HTTP/1.1 on offer, httpx speaks HTTP/2 from the first byte (prior knowledge).
-        "http1": not (use_h2 and parsed.scheme == "http"),
+        "http1": not (use_h2 and not tls),
         "limits": httpx.Limits(max_connections=_POOL_SIZE, max_keepalive_connections=_POOL_SIZE),
         "verify": verify,
     }
@@ -240,5 +156,4 @@ def pool_options(options: dict[str, Any]) -> dict[str, Any]:
 
     They are taken out even for a transport of the caller's, which httpx would not apply them to.
     """
-    keys = ("http1", "http2", "limits", "verify")
-    return {"url": options["base_url"], **{key: options.pop(key) for key in keys}}
+    return {key: options.pop(key) for key in ("http1", "http2", "limits", "verify")}

@@ -12,8 +12,9 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any, Generic, TypeAlias, TypedDict, TypeVar, Unpack, overload
 
+from rea._http import Request
 from rea.ingress import _protocol as proto
-from rea.ingress._core import Async, Output, Request, SendResult, Sync
+from rea.ingress._core import Async, Output, SendResult, Sync
 
 __all__ = [
     "CallOptions",
@@ -31,7 +32,7 @@ ModeT = TypeVar("ModeT", Async, Sync)
 T = TypeVar("T")
 
 Co: TypeAlias = Coroutine[Any, Any, T]
-Perform: TypeAlias = Callable[[Request], Any]
+Perform: TypeAlias = Callable[[Request[Any]], Any]
 
 
 class HeaderOptions(TypedDict, total=False):

@@ -10,7 +10,11 @@ Facts this encodes, measured on restate-server 1.7.12:
   ``/restate/workflow/{name}/{id}/attach|output``; ``output`` answers 470 until it finished;
 - awakeables complete with ``POST /restate/awakeables/{id}/resolve|reject``; repeating it is
   harmless (the first completion wins, later ones still answer 202);
-- cancel is the admin API's ``PATCH /invocations/{id}/cancel`` (202; 409 once completed).
+- cancel is the admin API's ``PATCH /invocations/{id}/cancel`` (202; 409 once completed),
+  built by `rea.admin._core` for both clients.
+
+Error answers never reach these parsers: `rea._http.Exchange` raises the client's typed error
+for any answer a request does not say it reads.
 """
 
 from __future__ import annotations
@@ -18,10 +22,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from restate.handler import handler_from_callable
@@ -29,11 +32,13 @@ from restate.serde import Serde
 
 from rea import _durations as durations
 from rea._clients import Kind, _Endpoint, _endpoint_by_name, _endpoint_from_handler
+from rea._http import Endpoint, Request, segment
 from rea._idempotency import check_key
 from rea._serde import serde_for
+from rea.admin import _core as admin
 from rea.errors import InvalidInput, OutputSerializationError
-from rea.ingress._core import Output, Request, SendResult
-from rea.ingress._errors import InvalidResponse, error_from_response
+from rea.ingress._core import Output, SendResult
+from rea.ingress._errors import ERRORS
 
 __all__ = [
     "NO_INPUT",
@@ -143,67 +148,44 @@ def format_delay(delay: timedelta | str) -> str:
     return f"{round(delay / timedelta(milliseconds=1))}ms"
 
 
-def _segment(text: str, what: str) -> str:
-    if not text:
-        raise ValueError(f"{what} must not be empty")
-    return quote(text, safe="")  # keys may hold '/', spaces, anything
-
-
 def _decode(serde: Serde[Any], response: httpx.Response, operation: str) -> Any:
     try:
         return serde.deserialize(response.content)
     except (InvalidInput, ValueError) as exc:
         detail = str(exc).removeprefix("invalid input: ")  # it is the output, not an input
-        raise InvalidResponse(
-            f"the response does not fit the output type: {detail}",
-            status=response.status_code,
-            source="client",
-            operation=operation,
-            invocation_id=response.headers.get("x-restate-id"),
-        ) from exc
+        message = f"the response does not fit the output type: {detail}"
+        raise ERRORS.unreadable(response, operation, message) from exc
 
 
 def _value_parser(serde: Serde[Any], operation: str) -> Callable[[httpx.Response], Any]:
     def parse(response: httpx.Response) -> Any:
-        if not response.is_success:
-            raise error_from_response(response, operation)
         return _decode(serde, response, operation)
 
     return parse
 
 
+def _unfinished(response: httpx.Response) -> bool:
+    return response.status_code == 470  # "the invocation exists but has not completed yet"
+
+
 def _output_parser(serde: Serde[Any], operation: str) -> Callable[[httpx.Response], Any]:
     def parse(response: httpx.Response) -> Output[Any]:
-        if response.status_code == 470:  # "the invocation exists but has not completed yet"
+        if _unfinished(response):
             return Output(ready=False)
-        if not response.is_success:
-            raise error_from_response(response, operation)
         return Output(ready=True, value=_decode(serde, response, operation))
 
     return parse
 
 
-def _send_parser(operation: str) -> Callable[[httpx.Response], SendResult]:
-    def parse(response: httpx.Response) -> SendResult:
-        if not response.is_success:
-            raise error_from_response(response, operation)
-        try:
-            body = response.json()
-            due = body.get("executionTime")
-            return SendResult(
-                invocation_id=body["invocationId"],
-                status=body["status"],
-                execution_time=datetime.fromisoformat(due) if due else None,
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidResponse(
-                f"unexpected send response {response.text[:200]!r}",
-                status=response.status_code,
-                source="client",
-                operation=operation,
-            ) from exc
-
-    return parse
+def _sent(response: httpx.Response) -> SendResult:
+    # A body that is not this shape raises; the exchange makes that an InvalidResponse.
+    body = response.json()
+    due = body.get("executionTime")
+    return SendResult(
+        invocation_id=body["invocationId"],
+        status=body["status"],
+        execution_time=datetime.fromisoformat(due) if due else None,
+    )
 
 
 def _body(target: Target, value: Any) -> bytes | None:
@@ -234,7 +216,7 @@ def invoke(
     idempotency_key: str | None = None,
     headers: Mapping[str, str] | None = None,
     idempotent: bool = False,
-) -> Request:
+) -> Request[Any]:
     """A call (or with `send`, a send) of `target`, for the object or workflow `key`.
 
     Args:
@@ -254,10 +236,10 @@ def invoke(
     endpoint = target.endpoint
     verb = "send to" if send else "call to"
     operation = f"{verb} {target.name}"
-    path = "/" + _segment(endpoint.service, "the service name")
+    path = "/" + segment(endpoint.service, "the service name")
     if endpoint.kind != "service":
-        path += "/" + _segment(key or "", f"the key of {target.name}")
-    path += "/" + _segment(endpoint.handler, "the handler name") + ("/send" if send else "")
+        path += "/" + segment(key or "", f"the key of {target.name}")
+    path += "/" + segment(endpoint.handler, "the handler name") + ("/send" if send else "")
     request_headers = dict(headers or {})
     body = _body(target, value)
     if body is not None:
@@ -274,11 +256,12 @@ def invoke(
         "POST",
         path,
         operation,
-        _send_parser(operation) if send else _value_parser(endpoint.output_serde, operation),
+        _sent if send else _value_parser(endpoint.output_serde, operation),
         params=params,
         headers=request_headers,
         body=body,
         safe_to_retry=idempotent or checked_key is not None,
+        retry_hint="" if idempotent else "an idempotency key makes it safe",
     )
 
 
@@ -287,64 +270,67 @@ def invocation_path(target: Target, key: str | None, idempotency_key: str) -> tu
     endpoint = target.endpoint
     parts = [endpoint.service] + ([key or ""] if endpoint.kind == "object" else [])
     parts += [endpoint.handler, idempotency_key]
-    path = "/restate/invocation/" + "/".join(_segment(p, "a path part") for p in parts)
+    path = "/restate/invocation/" + "/".join(segment(p, "a path part") for p in parts)
     on = f" of {key!r}" if endpoint.kind == "object" else ""
     return path, f"{target.name}{on} with idempotency key {idempotency_key!r}"
 
 
 def workflow_path(target: Target, workflow_id: str) -> str:
     """The ``/restate/workflow/...`` path of a workflow run."""
-    name = _segment(target.endpoint.service, "the workflow name")
-    return f"/restate/workflow/{name}/{_segment(workflow_id, 'the workflow id')}"
+    name = segment(target.endpoint.service, "the workflow name")
+    return f"/restate/workflow/{name}/{segment(workflow_id, 'the workflow id')}"
 
 
 def invocation_id_path(invocation_id: str) -> str:
     """The ``/restate/invocation/...`` path of an invocation found by its id."""
-    return "/restate/invocation/" + _segment(invocation_id, "the invocation id")
+    return "/restate/invocation/" + segment(invocation_id, "the invocation id")
 
 
-def attach(path: str, serde: Serde[Any], what: str) -> Request:
+def attach(path: str, serde: Serde[Any], what: str) -> Request[Any]:
     """Wait for the result of the invocation at `path` (a read: safe to retry)."""
     operation = f"attach to {what}"
     parse = _value_parser(serde, operation)
     return Request("GET", path + "/attach", operation, parse, safe_to_retry=True)
 
 
-def output(path: str, serde: Serde[Any], what: str) -> Request:
+def output(path: str, serde: Serde[Any], what: str) -> Request[Output[Any]]:
     """Read the result of the invocation at `path` if it finished (a read: safe to retry)."""
     operation = f"output of {what}"
     parse = _output_parser(serde, operation)
-    return Request("GET", path + "/output", operation, parse, safe_to_retry=True)
+    return Request(
+        "GET",
+        path + "/output",
+        operation,
+        parse,
+        safe_to_retry=True,
+        reads=lambda response: response.is_success or _unfinished(response),
+    )
 
 
-def _accepted(operation: str) -> Callable[[httpx.Response], None]:
-    def parse(response: httpx.Response) -> None:
-        if not response.is_success:
-            raise error_from_response(response, operation)
-
-    return parse
+def _nothing(response: httpx.Response) -> None:
+    return None
 
 
-def complete_awakeable(awakeable_id: str, value: Any, *, reject: bool) -> Request:
+def complete_awakeable(awakeable_id: str, value: Any, *, reject: bool) -> Request[Any]:
     """Resolve the awakeable with `value` (JSON), or reject it with the message `value`.
 
     Safe to retry: the first completion wins and a repeated one is ignored.
     """
     verb = "reject" if reject else "resolve"
     operation = f"{verb} awakeable {awakeable_id}"
-    path = f"/restate/awakeables/{_segment(awakeable_id, 'the awakeable id')}/{verb}"
+    path = f"/restate/awakeables/{segment(awakeable_id, 'the awakeable id')}/{verb}"
     if reject:
         body, content_type = str(value).encode(), "text/plain; charset=utf-8"
     else:
         body, content_type = serde_for(Any).serialize(value) or b"null", _JSON
     headers = {"content-type": content_type}
-    return Request("POST", path, operation, _accepted(operation), None, headers, body, True)
+    return Request(
+        "POST", path, operation, _nothing, headers=headers, body=body, safe_to_retry=True
+    )
 
 
-def cancel(admin_url: str | None, invocation_id: str) -> Request:
-    """Cancel an invocation through the admin API; the result says whether it was running.
-
-    Safe to retry: cancelling twice cancels once (a repeat after it ended answers False).
+def cancel(admin_url: str | None, invocation_id: str) -> Request[bool]:
+    """`rea.AdminClient.cancel`'s request, sent to the admin API at `admin_url`.
 
     Raises:
         ValueError: the client has no admin URL.
@@ -354,13 +340,4 @@ def cancel(admin_url: str | None, invocation_id: str) -> Request:
             "cancel() uses Restate's admin API: create the client with admin_url=, e.g. "
             "IngressClient('http://localhost:8080', admin_url='http://localhost:9070')"
         )
-    operation = f"cancel of {invocation_id}"
-    url = f"{admin_url.rstrip('/')}/invocations/{_segment(invocation_id, 'the id')}/cancel"
-
-    def parse(response: httpx.Response) -> bool:
-        if response.status_code == 409 and "completed" in response.text:
-            return False  # it already ended: nothing to cancel
-        _accepted(operation)(response)
-        return True
-
-    return Request("PATCH", url, operation, parse, safe_to_retry=True)
+    return replace(admin.cancel(invocation_id), endpoint=Endpoint("admin API", admin_url))
