@@ -8,8 +8,10 @@ import time
 import httpx
 import pytest
 
-from rea.errors import AppStartError, ReaError
-from rea.testing import Harness, RestateServer
+from rea.admin import AdminClient, AdminError
+from rea.errors import AppStartError, ReaError, RegistrationError, RestateUnavailable
+from rea.testing import Harness, RemoteServer, RestateServer
+from rea.testing._ports import free_port
 from rea.testing.pytest_plugin import HarnessFactory
 from tests.integration.apps import coin, kinds
 
@@ -47,6 +49,56 @@ def test_state_is_visible_through_sql(rea_harness: HarnessFactory) -> None:
         "WHERE service_name = 'KindsCounter' AND service_key = 'sql'"
     )
     assert rows == [{"key": "total", "value_utf8": "3"}]
+
+
+def test_register_and_query_go_through_the_admin_client(rea_harness: HarnessFactory) -> None:
+    """register() answers the deployment as a dict (kept in `deployment`); a refusal is a
+    RegistrationError naming Restate's error; a bad query is an AdminError."""
+    h = rea_harness("tests.integration.apps.kinds:app")
+    again = h.register()
+    assert again is h.deployment
+    assert again["id"].startswith("dp_")
+    assert sorted(s["name"] for s in again["services"]) == [
+        "KindsApproval",
+        "KindsCounter",
+        "KindsGreeter",
+    ]
+    assert isinstance(h.admin_client, AdminClient)
+    assert h.admin_client.service("KindsCounter").deployment_id == again["id"]
+    with pytest.raises(AdminError) as bad:
+        h.query("SELECT no_such_column FROM sys_invocation")
+    assert bad.value.status == 500
+
+
+class _Elsewhere(Harness):
+    """A harness whose app URL has nothing listening: the server cannot discover it."""
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{_FREE}"
+
+
+_FREE = free_port()
+
+
+def test_registration_errors(restate_server: RestateServer) -> None:
+    """The server refusing the app (discovery fails, META0003), or no server at all: a
+    RegistrationError caused by the AdminClient's error."""
+    refused = _Elsewhere(kinds.app, server=restate_server)
+    try:
+        with pytest.raises(RegistrationError, match=r"\[500 META0003\]") as caught:
+            refused.register()
+        assert isinstance(caught.value.__cause__, AdminError)
+    finally:
+        refused.close()
+    nowhere = RemoteServer(restate_server.ingress_url, f"http://127.0.0.1:{free_port()}")
+    unreachable = Harness(kinds.app, server=nowhere)
+    try:
+        with pytest.raises(RegistrationError, match="cannot reach the Restate admin API") as gone:
+            unreachable.register()
+        assert isinstance(gone.value.__cause__, RestateUnavailable)
+    finally:
+        unreachable.close()
 
 
 def test_always_replay_catches_non_determinism(rea_harness: HarnessFactory) -> None:

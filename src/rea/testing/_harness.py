@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, Self
 
 import httpx
@@ -16,6 +15,7 @@ import httpx
 from rea import _process
 from rea._loader import ASGIApp, is_asgi_app
 from rea._transport import sync_transport
+from rea.admin import AdminClient, AdminError
 from rea.errors import AppStartError, ReaError, RegistrationError
 from rea.testing._ports import listening_socket
 from rea.testing._serve import ThreadServer
@@ -68,6 +68,7 @@ class Harness:
         self._thread: ThreadServer | None = None
         self._client: httpx.Client | None = None
         self._admin: httpx.Client | None = None
+        self._admin_client: AdminClient | None = None
         self.deployment: dict[str, Any] = {}
 
     # -- addresses and clients ---------------------------------------------------------------
@@ -91,21 +92,24 @@ class Harness:
 
     @property
     def client(self) -> httpx.Client:
-        """An HTTP client on the ingress (base URL set, 30 s timeout)."""
+        """A plain HTTP client on the ingress (base URL set, 30 s timeout), for tests."""
         if self._client is None:
-            self._client = httpx.Client(
-                base_url=self.ingress_url, timeout=30.0, transport=sync_transport(self.ingress_url)
-            )
+            self._client = _plain_client(self.ingress_url)
         return self._client
 
     @property
     def admin(self) -> httpx.Client:
-        """An HTTP client on the admin API (base URL set)."""
+        """A plain HTTP client on the admin API (base URL set, 30 s timeout), for tests."""
         if self._admin is None:
-            self._admin = httpx.Client(
-                base_url=self.admin_url, timeout=30.0, transport=sync_transport(self.admin_url)
-            )
+            self._admin = _plain_client(self.admin_url)
         return self._admin
+
+    @property
+    def admin_client(self) -> AdminClient:
+        """A `rea.AdminClient` on the server's admin API (what `register` and `query` use)."""
+        if self._admin_client is None:
+            self._admin_client = AdminClient(self.admin_url)
+        return self._admin_client
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """A new async HTTP client on the ingress; the caller closes it."""
@@ -113,13 +117,12 @@ class Harness:
         return httpx.AsyncClient(base_url=self.ingress_url, **kwargs)
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        """Rows of a SQL query on the admin API (``sys_invocation``, ``sys_journal``, ...)."""
-        response = self.admin.post(
-            "/query", json={"query": sql}, headers={"accept": "application/json"}
-        )
-        response.raise_for_status()
-        rows: list[dict[str, Any]] = response.json()["rows"]
-        return rows
+        """Rows of a SQL query on the admin API (``sys_invocation``, ``sys_journal``, ...).
+
+        Raises:
+            AdminError: the server refused the query (a bad one is a 500 naming the problem).
+        """
+        return self.admin_client.query(sql)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Self:
@@ -142,15 +145,19 @@ class Harness:
         return self
 
     def register(self, *, force: bool = True) -> dict[str, Any]:
-        """Register (or re-register) the app's deployment; return the admin API's answer."""
-        body = {"uri": self.app_url, "force": force, "breaking": True}
-        response = self.admin.post("/deployments", json=body)
-        if response.status_code not in (200, 201):
-            raise RegistrationError(
-                f"registering {self.app_url} failed with HTTP {response.status_code}: "
-                f"{response.text.strip()}"
-            )
-        self.deployment = response.json()
+        """Register (or re-register) the app's deployment.
+
+        Returns:
+            The admin API's answer (services and handlers), also kept as `deployment`.
+
+        Raises:
+            RegistrationError: the server refused it, or could not be reached.
+        """
+        try:
+            deployment = self.admin_client.register(self.app_url, force=force, breaking=True)
+        except AdminError as exc:
+            raise RegistrationError(f"registering {self.app_url}: {exc}") from exc
+        self.deployment = dict(deployment.raw)
         return self.deployment
 
     def _start_app(self) -> None:
@@ -219,10 +226,10 @@ class Harness:
 
     def stop(self) -> None:
         """Stop the app, close the clients and stop the server if the harness started it."""
-        for http in (self._client, self._admin):
+        for http in (self._client, self._admin, self._admin_client):
             if http is not None:
                 http.close()
-        self._client = self._admin = None
+        self._client = self._admin = self._admin_client = None
         if self._proc is not None:
             _process.terminate(self._proc)
             self._proc = None
@@ -244,24 +251,18 @@ class Harness:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     async def __aenter__(self) -> Self:
         return await asyncio.to_thread(self.start)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await asyncio.to_thread(self.close)
+
+
+def _plain_client(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=30.0, transport=sync_transport(url))
 
 
 def _temp_log() -> IO[bytes]:
