@@ -30,6 +30,7 @@ REA = [
     "RetryPolicy",
     "Saga",
     "SagaDeadLetters",
+    "SdkIncompatible",
     "Selected",
     "SendResult",
     "ServerNotInstalledError",

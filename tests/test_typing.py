@@ -60,6 +60,20 @@ def misuse_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             @svc.handler()
             async def greet(ctx: restate.Context, name: str) -> str:
                 return name
+
+            async def shared(ctx: restate.ObjectSharedContext) -> None:
+                key = rea.StateKey("k", int, default=0)
+                n: int = await key.bind(ctx).get()  # reading from a shared handler is fine
+                key.bind(ctx).set(n)  # line 28: writes need an exclusive context
+                await rea.State(ctx, "s", int, default=0).update(abs)  # line 29
+
+            async def stateless(ctx: restate.Context) -> None:
+                rea.StateKey("k", int).bind(ctx)  # line 32: a service has no state
+                await rea.run(42, "n", lambda: 1)  # line 33: not a context
+                await rea.now("ctx")  # line 34
+                await rea.ServiceClient(greet).call(1, "x")  # line 35
+                await rea.gather(None)  # line 36
+                rea.uuid(ctx)  # a plain restate.Context is fine
             """
         )
     )
@@ -86,9 +100,28 @@ def test_usage_files_pass_mypy_strict() -> None:
         (14, "Too many positional arguments"),
         (16, 'Argument 2 to "call" of "ServiceClient" has incompatible type "int"; expected "str"'),
         (17, 'expression has type "str", variable has type "int"'),
+        (28, 'Invalid self argument "State[int, ObjectSharedContext]" to attribute function "set"'),
+        (29, 'Invalid self argument "State[int, ObjectSharedContext]"'),
+        (32, 'Value of type variable "BoundT" of "bind" of "StateKey" cannot be "Context"'),
+        (33, 'No overload variant of "run" matches argument types "int"'),
+        (34, 'Argument 1 to "now" has incompatible type "str"; expected "Context"'),
+        (
+            35,
+            'Argument 1 to "call" of "ServiceClient" has incompatible type "int"; '
+            'expected "Context"',
+        ),
+        (36, 'Argument 1 to "gather" has incompatible type "None"; expected "Context"'),
     ],
 )
 def test_misuse_is_reported(misuse_report: str, line: int, fragment: str) -> None:
     """Each deliberate mistake is a mypy error on its line."""
     errors = [row for row in misuse_report.splitlines() if f"misuse.py:{line}:" in row]
     assert any(fragment in row for row in errors), misuse_report
+
+
+@pytest.mark.parametrize("line", [27, 37])
+def test_reading_from_shared_and_plain_contexts_is_not_reported(
+    misuse_report: str, line: int
+) -> None:
+    """A shared handler reads state, and a plain `restate.Context` takes rea's helpers."""
+    assert f"misuse.py:{line}:" not in misuse_report, misuse_report

@@ -20,6 +20,7 @@ from rea.errors import (
     RegistrationError,
     RestateError,
     RestateUnavailable,
+    SdkIncompatible,
     ServerNotInstalledError,
     ServerStartError,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "RetryPolicy",
     "Saga",
     "SagaDeadLetters",
+    "SdkIncompatible",
     "Selected",
     "SendResult",
     "ServerNotInstalledError",

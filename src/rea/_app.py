@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 import restate
 
+from rea import _sdk
 from rea._invocation import invocation_scope
+from rea._sdk import AnyService
 
 __all__ = ["app"]
-
-AnyService = restate.Service | restate.VirtualObject | restate.Workflow
 
 _INSTALLED = "_rea_installed"
 
@@ -24,13 +24,13 @@ def _install(service: AnyService) -> None:
     if isinstance(service, restate.Workflow):
         install_workflow_output(service)
     install_serdes(service)
-    for handler in service.handlers.values():
-        if getattr(handler, _INSTALLED, False):
+    for handler in _sdk.handlers(service).values():
+        if handler.marked(_INSTALLED):
             continue
         # First, so that user context managers already run guarded, and rea's bookkeeping
         # (marking the invocation finished) happens after theirs.
-        handler.context_managers = [invocation_scope, *(handler.context_managers or [])]
-        setattr(handler, _INSTALLED, True)
+        handler.prepend_context_manager(invocation_scope)
+        handler.mark(_INSTALLED)
 
 
 def app(
@@ -53,11 +53,18 @@ def app(
 
     Returns:
         An ASGI application (serve it with hypercorn, or `rea dev`).
+
+    Raises:
+        SdkIncompatible: The installed restate-sdk lacks something rea relies on.
     """
+    # Before anything touches the SDK's internals: an incompatible SDK fails here, loudly,
+    # rather than leaving a guard out.
+    _sdk.check()
     from rea._dead_letters import SagaDeadLetters
 
     services = list(services)
-    if all(s.name != SagaDeadLetters.name for s in services):
+    letters = _sdk.service_name(SagaDeadLetters)
+    if all(_sdk.service_name(s) != letters for s in services):
         services.append(SagaDeadLetters)
     for service in services:
         _install(service)

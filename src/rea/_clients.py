@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
+import restate
 from restate import RestateDurableCallFuture, SendHandle
-from restate.handler import Handler, handler_from_callable
-from restate.serde import Serde
 
+from rea import _sdk
 from rea._idempotency import check_key
-from rea._invocation import base_method, checked
+from rea._invocation import checked
+from rea._sdk import Serde
 from rea._serde import serde_for
 
 __all__ = ["ObjectClient", "ServiceClient", "WorkflowClient"]
@@ -62,13 +63,10 @@ class _Endpoint:
 
 
 def _endpoint_from_handler(fn: Callable[..., Any], kind: Kind) -> _Endpoint:
-    try:
-        handler: Handler[Any, Any] = handler_from_callable(fn)
-    except Exception as exc:  # the SDK raises a bare error for non-handlers
-        raise TypeError(f"{fn!r} is not a Restate handler (decorate it with .handler())") from exc
-    actual = handler.service_tag.kind
+    handler = _sdk.handler_of(fn)
+    actual = handler.service_kind
     if actual != kind:
-        name = f"{handler.service_tag.name}/{handler.name}"
+        name = f"{handler.service}/{handler.name}"
         raise TypeError(f"{name} is a {actual} handler: use rea.{_CLIENT_NAMES[actual]}")
     signature = inspect.signature(fn, eval_str=True)
     params = list(signature.parameters.values())
@@ -76,7 +74,7 @@ def _endpoint_from_handler(fn: Callable[..., Any], kind: Kind) -> _Endpoint:
     input_type = params[1].annotation if takes_input else None
     output_type = signature.return_annotation
     return _Endpoint(
-        service=handler.service_tag.name,
+        service=handler.service,
         handler=handler.name,
         kind=kind,
         takes_input=takes_input,
@@ -100,7 +98,7 @@ def _endpoint_by_name(service: str, handler: str, kind: Kind, types: tuple[Any, 
 
 
 def _invoke(
-    ctx: Any,
+    ctx: restate.Context,
     endpoint: _Endpoint,
     key: str | None,
     value: Any,
@@ -122,17 +120,18 @@ def _invoke(
         raise ValueError(f"{endpoint.target} needs a non-empty key")
     if delay is not None and delay < timedelta(0):
         raise ValueError(f"delay must not be negative, got {delay}")
-    return base_method(ctx, "do_raw_call")(
+    return _sdk.raw_call(
+        ctx,
         endpoint.service,
         endpoint.handler,
         value,
         endpoint.input_serde,
         endpoint.output_serde,
-        key if endpoint.kind != "service" else None,
-        delay,
-        send,
-        check_key(idempotency_key, ctx=ctx, target=endpoint.target),
-        dict(headers) if headers else None,
+        key=key if endpoint.kind != "service" else None,
+        delay=delay,
+        send=send,
+        idempotency_key=check_key(idempotency_key, ctx=ctx, target=endpoint.target),
+        headers=dict(headers) if headers else None,
     )
 
 
@@ -190,7 +189,7 @@ class ServiceClient(_Client[InputT, OutputT]):
 
     def request_future(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         input: InputT = _NO_INPUT,
         *,
         idempotency_key: str | None = None,
@@ -204,7 +203,7 @@ class ServiceClient(_Client[InputT, OutputT]):
 
     async def call(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         input: InputT = _NO_INPUT,
         *,
         idempotency_key: str | None = None,
@@ -217,7 +216,7 @@ class ServiceClient(_Client[InputT, OutputT]):
 
     def send(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         input: InputT = _NO_INPUT,
         *,
         delay: timedelta | None = None,
@@ -261,7 +260,7 @@ class ObjectClient(_Client[InputT, OutputT]):
 
     def request_future(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         key: str,
         input: InputT = _NO_INPUT,
         *,
@@ -276,7 +275,7 @@ class ObjectClient(_Client[InputT, OutputT]):
 
     async def call(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         key: str,
         input: InputT = _NO_INPUT,
         *,
@@ -290,7 +289,7 @@ class ObjectClient(_Client[InputT, OutputT]):
 
     def send(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         key: str,
         input: InputT = _NO_INPUT,
         *,
@@ -342,7 +341,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
 
     def submit(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         workflow_id: str,
         input: InputT = _NO_INPUT,
         *,
@@ -360,14 +359,16 @@ class WorkflowClient(_Client[InputT, OutputT]):
         raw = serde_for(bytes)
         return _Endpoint(endpoint.service, name, "workflow", False, raw, _RawBytes())
 
-    def attach_future(self, ctx: Any, workflow_id: str) -> RestateDurableCallFuture[bytes]:
+    def attach_future(
+        self, ctx: restate.Context, workflow_id: str
+    ) -> RestateDurableCallFuture[bytes]:
         """The durable future of `attach`, for combinators; its value is the raw output."""
         future: RestateDurableCallFuture[bytes] = _invoke(
             ctx, self._helper(ATTACH_HANDLER), workflow_id, _NO_INPUT
         )
         return future
 
-    async def attach(self, ctx: Any, workflow_id: str) -> OutputT:
+    async def attach(self, ctx: restate.Context, workflow_id: str) -> OutputT:
         """Wait for the run's result of `workflow_id`; never starts the workflow.
 
         Waits for a workflow that was not submitted yet until it is submitted and finishes
@@ -376,7 +377,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
         raw = await self.attach_future(ctx, workflow_id)
         return cast(OutputT, self.endpoint.output_serde.deserialize(raw))
 
-    async def get_output(self, ctx: Any, workflow_id: str) -> OutputT | None:
+    async def get_output(self, ctx: restate.Context, workflow_id: str) -> OutputT | None:
         """The run's result if it finished, else None; never starts or waits for the workflow."""
         raw = await _invoke(ctx, self._helper(OUTPUT_HANDLER), workflow_id, _NO_INPUT)
         envelope = json.loads(raw)
@@ -388,7 +389,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
     @overload
     async def signal(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         workflow_id: str,
         handler: Callable[[Any, SignalInputT], Awaitable[SignalOutputT]],
         input: SignalInputT,
@@ -398,7 +399,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
     @overload
     async def signal(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         workflow_id: str,
         handler: str,
         input: Any = None,
@@ -407,7 +408,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
     ) -> Any: ...
     async def signal(
         self,
-        ctx: Any,
+        ctx: restate.Context,
         workflow_id: str,
         handler: Any,
         input: Any = _NO_INPUT,

@@ -18,8 +18,8 @@ from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 
 import restate
 from restate import DurablePromise, RestateDurableFuture, TerminalError
-from restate.server_context import ServerDurableFuture
 
+from rea import _sdk
 from rea._invocation import checked
 
 __all__ = ["Outcome", "Selected", "fan_out", "gather", "map_concurrent", "ordered", "select"]
@@ -69,11 +69,12 @@ class Selected(NamedTuple, Generic[ResultT]):
     value: ResultT
 
 
-def _durable(futures: Sequence[object], operation: str) -> list[ServerDurableFuture[Any]]:
+def _durable(futures: Sequence[object], operation: str) -> list[RestateDurableFuture[Any]]:
     """`futures`, checked: fail clearly where the SDK would fail with a vague `TerminalError`."""
     context: object = None
     for position, future in enumerate(futures):
-        if not isinstance(future, ServerDurableFuture):
+        owner = _sdk.future_context(future)
+        if owner is None:
             hint = ""
             if isinstance(future, DurablePromise):
                 hint = " (a DurablePromise: pass promise.value())"
@@ -87,13 +88,13 @@ def _durable(futures: Sequence[object], operation: str) -> list[ServerDurableFut
                 f"future of the handler's context{hint}"
             )
         if context is None:
-            context = future.context
-        elif future.context is not context:
+            context = owner
+        elif owner is not context:
             raise TypeError(f"{operation}: all futures must come from the same handler context")
-    return cast(list[ServerDurableFuture[Any]], list(futures))
+    return cast(list[RestateDurableFuture[Any]], list(futures))
 
 
-async def gather(ctx: Any, *futures: Awaitable[ResultT]) -> list[ResultT]:
+async def gather(ctx: restate.Context, *futures: Awaitable[ResultT]) -> list[ResultT]:
     """Wait for every future, then return their values in argument order.
 
     Args:
@@ -114,7 +115,7 @@ async def gather(ctx: Any, *futures: Awaitable[ResultT]) -> list[ResultT]:
 
 
 async def fan_out(
-    ctx: Any,
+    ctx: restate.Context,
     items: Iterable[ItemT],
     fn: Callable[[ItemT], RestateDurableFuture[ResultT]],
 ) -> list[Outcome[ResultT]]:
@@ -148,7 +149,7 @@ async def fan_out(
 
 
 async def map_concurrent(
-    ctx: Any,
+    ctx: restate.Context,
     items: Iterable[ItemT],
     fn: Callable[[ItemT], RestateDurableFuture[ResultT]],
     *,
@@ -209,7 +210,7 @@ async def map_concurrent(
         in_flight = still
 
 
-async def select(ctx: Any, **futures: Awaitable[ResultT]) -> Selected[ResultT]:
+async def select(ctx: restate.Context, **futures: Awaitable[ResultT]) -> Selected[ResultT]:
     """Race named futures: the first to complete wins (the earliest name, on a tie).
 
     Args:

@@ -25,6 +25,8 @@ import unicodedata
 import uuid
 from typing import Any
 
+import restate
+
 from rea._invocation import current_state
 from rea._policy import Policy, violation
 
@@ -190,7 +192,7 @@ def _derived_from(key: str, ctx: object | None) -> str | None:
     return None
 
 
-def check_key(key: str | None, *, ctx: object | None, target: str) -> str | None:
+def check_key(key: str | None, *, ctx: restate.Context | None, target: str) -> str | None:
     """Check an idempotency key about to be sent from a handler; return the key to send.
 
     Every outgoing call rea makes from a handler passes its key through here. Business keys
@@ -198,7 +200,8 @@ def check_key(key: str | None, *, ctx: object | None, target: str) -> str | None
 
     Args:
         key: The key the caller gave, or None.
-        ctx: The handler's context, to read the invocation id from (None: not compared).
+        ctx: The handler's context, to read the invocation id from (None: outside a handler,
+            nothing to compare).
         target: What is called, e.g. ``"Orders/create"``, for the messages.
 
     Returns:

@@ -4,6 +4,8 @@ For every attempt of every handler, `invocation_scope` (one of the SDK's
 `invocation_context_managers`) records what is running and turns that attempt's context object
 into a `GuardedContext`: the same object, of a subclass whose methods check the runtime guards
 before doing what the SDK does. User handlers do not change, and `isinstance` still holds.
+Every guarded method is listed in `rea._sdk.CONTEXT_METHODS`, which `rea.app` verifies against
+the installed SDK: a renamed SDK method fails the app's construction, it never loses its guard.
 
 Guards (rule names):
 - ``ctx.inside_run``: the context (or a rea in-handler API) used inside a run action. The SDK
@@ -23,15 +25,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from restate.exceptions import RetryableError
-from restate.server_context import ServerInvocationContext, current_context
-
+from rea import _sdk
 from rea._policy import Policy, violation
+from rea._sdk import InvocationContext, RetryableError
 
 PLANE_METADATA_KEY = "rea.plane"
 
@@ -61,7 +62,13 @@ class InvocationState:
 
 
 _current: ContextVar[InvocationState | None] = ContextVar("rea_invocation", default=None)
-_in_run: ContextVar[str | None] = ContextVar("rea_in_run", default=None)
+#: The run action executing here: its name, and the fix text for ``ctx.inside_run`` (None:
+#: the default one). One variable, so marking an action costs a single set and reset.
+_in_run: ContextVar[tuple[str, str | None] | None] = ContextVar("rea_in_run", default=None)
+
+_INSIDE_RUN_FIX = (
+    "do the context call before or after the run, and pass values to the action as arguments"
+)
 
 
 def current_state() -> InvocationState | None:
@@ -71,19 +78,20 @@ def current_state() -> InvocationState | None:
 
 def in_run() -> str | None:
     """The name of the run action executing in this context, if any."""
-    return _in_run.get()
+    mark = _in_run.get()
+    return None if mark is None else mark[0]
 
 
 def check_usable(operation: str, state: InvocationState | None = None) -> None:
     """The guards every use of the context goes through: not inside a run, not after return."""
-    run_name = _in_run.get()
-    if run_name is not None:
+    mark = _in_run.get()
+    if mark is not None:
+        run_name, fix = mark
         violation(
             "ctx.inside_run",
             f"{operation} used inside the run action {run_name!r}; actions are skipped on "
             "replay, so whatever they do with the context is not replayed",
-            fix="do the context call before or after the run, and pass values to the action "
-            "as arguments",
+            fix=fix or _INSIDE_RUN_FIX,
         )
     state = state or _current.get()
     if state is not None and state.finished:
@@ -112,14 +120,14 @@ def _state_of(ctx: object) -> InvocationState | None:
 
 
 def _handler_kinds(ctx: object) -> tuple[str, str | None, str]:
-    # Works on any SDK context, guarded or not: ctx.handler says what is running.
+    # Works on any SDK context, guarded or not: the SDK knows which handler is running.
     state = _state_of(ctx)
     if state is not None:
         return state.target, state.handler_kind, state.service_kind
-    handler = getattr(ctx, "handler", None)
+    handler = _sdk.running_handler(ctx)
     if handler is None:
         return "<unknown>", "exclusive", "object"
-    return f"{handler.service_tag.name}/{handler.name}", handler.kind, handler.service_tag.kind
+    return f"{handler.service}/{handler.name}", handler.kind, handler.service_kind
 
 
 def may_write_state(ctx: object, operation: str) -> bool:
@@ -139,7 +147,7 @@ def may_write_state(ctx: object, operation: str) -> bool:
     return applied is Policy.DISABLED
 
 
-def base_method(ctx: Any, name: str) -> Any:
+def base_method(ctx: object, name: str) -> Any:
     """`ctx.name` without rea's guard in front (for rea APIs that ran the guards already)."""
     if isinstance(ctx, GuardedContext):
         return getattr(super(GuardedContext, ctx), name)
@@ -160,8 +168,22 @@ def code_site(fn: Callable[..., Any]) -> tuple[str, int] | None:
     return (code.co_filename, code.co_firstlineno) if code is not None else None
 
 
-def guard_action(name: str, action: Callable[..., Any], *, bounded: bool) -> Callable[..., Any]:
-    """`action` marked as running inside run `name`, keeping its sync or async nature."""
+def guard_action(
+    name: str, action: Callable[..., Any], *, bounded: bool, fix: str | None = None
+) -> Callable[..., Any]:
+    """`action` marked as running inside run `name`, keeping its sync or async nature.
+
+    Args:
+        name: The run's name, for messages.
+        action: The run's action.
+        bounded: Whether the run's retries end (else ``RetryableError`` is a violation).
+        fix: The fix text of a ``ctx.inside_run`` violation while `action` runs; default: do
+            the context call before or after the run.
+
+    Returns:
+        The marked action.
+    """
+    mark = (name, fix)
 
     def _retryable(exc: RetryableError) -> BaseException:
         applied = violation(
@@ -180,7 +202,7 @@ def guard_action(name: str, action: Callable[..., Any], *, bounded: bool) -> Cal
 
         @functools.wraps(action)
         async def guarded_async(*args: Any, **kwargs: Any) -> Any:
-            token = _in_run.set(name)
+            token = _in_run.set(mark)
             try:
                 return await action(*args, **kwargs)
             except RetryableError as exc:
@@ -195,7 +217,7 @@ def guard_action(name: str, action: Callable[..., Any], *, bounded: bool) -> Cal
 
     @functools.wraps(action)
     def guarded_sync(*args: Any, **kwargs: Any) -> Any:
-        token = _in_run.set(name)
+        token = _in_run.set(mark)
         try:
             return action(*args, **kwargs)
         except RetryableError as exc:
@@ -209,7 +231,7 @@ def guard_action(name: str, action: Callable[..., Any], *, bounded: bool) -> Cal
     return guarded_sync
 
 
-class GuardedContext(ServerInvocationContext):
+class GuardedContext(InvocationContext):
     """The SDK's context with rea's guards in front of every operation."""
 
     _rea_state: InvocationState
@@ -266,7 +288,7 @@ class GuardedContext(ServerInvocationContext):
 
 
 def _plain_guard(method_name: str) -> Callable[..., Any]:
-    original = getattr(ServerInvocationContext, method_name)
+    original = _sdk.context_method(method_name)
 
     @functools.wraps(original)
     def guarded(self: GuardedContext, *args: Any, **kwargs: Any) -> Any:
@@ -276,20 +298,29 @@ def _plain_guard(method_name: str) -> Callable[..., Any]:
     return guarded
 
 
-# Everything else that reaches the journal (or the seeded random generator) gets the common
-# checks; pure reads such as request() and key() need none.
-for _name in (
+#: The context methods with rea's own override above.
+OVERRIDDEN_METHODS = (
+    "set", "clear", "clear_all", "run_typed", "run", "uuid", "promise", "awakeable",
+)  # fmt: skip
+
+#: Everything else that reaches the journal (or the seeded random generator) gets the common
+#: checks; pure reads such as request() and key() need none. Every name is one of
+#: `_sdk.CONTEXT_METHODS`, which `rea.app` verifies: a guard never goes missing silently.
+PLAIN_GUARDED_METHODS = (
     "get", "state_keys", "sleep", "time", "random",
     "service_call", "service_send", "object_call", "object_send", "workflow_call",
     "workflow_send", "generic_call", "generic_send", "resolve_awakeable", "reject_awakeable",
     "cancel_invocation", "attach_invocation", "signal", "resolve_signal", "reject_signal",
-):  # fmt: skip
-    if hasattr(ServerInvocationContext, _name):
-        setattr(GuardedContext, _name, _plain_guard(_name))
+)  # fmt: skip
+
+for _name in PLAIN_GUARDED_METHODS:
+    setattr(GuardedContext, _name, _plain_guard(_name))
+for _name in OVERRIDDEN_METHODS:
+    _sdk.context_method(_name)  # a ValueError here: list it in _sdk.CONTEXT_METHODS first
 
 
-def _plane_of(metadata: dict[str, str] | None) -> Plane | None:
-    value = (metadata or {}).get(PLANE_METADATA_KEY)
+def _plane_of(metadata: Mapping[str, str]) -> Plane | None:
+    value = metadata.get(PLANE_METADATA_KEY)
     return value if value in ("control", "data") else None  # type: ignore[return-value]
 
 
@@ -303,20 +334,19 @@ class _InvocationScope:
     __slots__ = ("_state", "_token")
 
     async def __aenter__(self) -> None:
-        ctx = current_context()
-        if not isinstance(ctx, ServerInvocationContext):  # pragma: no cover - not in a handler
+        ctx = _sdk.current_context()
+        handler = _sdk.running_handler(ctx)
+        if handler is None or not isinstance(ctx, InvocationContext):  # pragma: no cover
             self._token = None
             return
-        handler = ctx.handler
-        tag = handler.service_tag
         state = InvocationState(
-            service_name=tag.name,
-            service_kind=tag.kind,
+            service_name=handler.service,
+            service_kind=handler.service_kind,
             handler_name=handler.name,
             handler_kind=handler.kind,
-            plane=_plane_of(tag.metadata),
+            plane=_plane_of(handler.service_metadata),
         )
-        if type(ctx) is ServerInvocationContext:
+        if type(ctx) is InvocationContext:
             # Same object, guarded methods: the handler and the SDK keep the ctx they know.
             ctx.__class__ = GuardedContext
         ctx._rea_state = state  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import restate
 
+from rea import _sdk
 from rea._invocation import PLANE_METADATA_KEY, Plane
 
 __all__ = ["control_plane", "data_plane", "plane_of"]
@@ -19,11 +20,12 @@ ServiceT = TypeVar("ServiceT", restate.Service, restate.VirtualObject, restate.W
 
 
 def _tag(service: ServiceT, plane: Plane) -> ServiceT:
-    tag = service.service_tag
-    current = (tag.metadata or {}).get(PLANE_METADATA_KEY)
+    metadata = _sdk.service_metadata(service)
+    current = metadata.get(PLANE_METADATA_KEY)
     if current not in (None, plane):
-        raise ValueError(f"service {tag.name!r} is already tagged {current}-plane")
-    tag.metadata = {**(tag.metadata or {}), PLANE_METADATA_KEY: plane}
+        name = _sdk.service_name(service)
+        raise ValueError(f"service {name!r} is already tagged {current}-plane")
+    _sdk.set_service_metadata(service, {**metadata, PLANE_METADATA_KEY: plane})
     return service
 
 
@@ -39,5 +41,5 @@ def data_plane(service: ServiceT) -> ServiceT:
 
 def plane_of(service: restate.Service | restate.VirtualObject | restate.Workflow) -> Plane | None:
     """The plane `service` is tagged with, if any."""
-    value = (service.service_tag.metadata or {}).get(PLANE_METADATA_KEY)
+    value = _sdk.service_metadata(service).get(PLANE_METADATA_KEY)
     return "control" if value == "control" else "data" if value == "data" else None

@@ -22,6 +22,7 @@ from contextvars import ContextVar
 
 from restate import RestateLoggingFilter
 
+from rea import _sdk
 from rea.errors import PolicyViolation
 
 __all__ = [
@@ -123,14 +124,6 @@ def violation_counts() -> dict[str, int]:
         return dict(_counts)
 
 
-def _replaying() -> bool:
-    try:
-        from restate.server_context import restate_context_is_replaying
-    except ImportError:  # pragma: no cover - SDK layout changed
-        return False
-    return bool(restate_context_is_replaying.get())
-
-
 def _call_site() -> tuple[str, int]:
     # The first frame outside rea and the SDK is the user's line that triggered the guard.
     frame = sys._getframe(2)
@@ -171,7 +164,7 @@ def violation(
     applied = policy or get_policy()
     if applied is Policy.DISABLED:
         return applied
-    replaying = _replaying()
+    replaying = _sdk.is_replaying()
     if not replaying:
         with _lock:
             _counts[rule] += 1

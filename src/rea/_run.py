@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from types import CodeType
 from typing import Any, TypeVar, overload
 
+import restate
 from pydantic import BaseModel
 from restate import RestateDurableFuture, RunOptions
 
@@ -135,7 +136,7 @@ def _check_untyped(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _schedule(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
@@ -159,7 +160,7 @@ def _schedule(
 
 @overload
 async def run(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., Coroutine[Any, Any, ResultT]],
     /,
@@ -169,7 +170,7 @@ async def run(
 ) -> ResultT: ...
 @overload
 async def run(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., ResultT],
     /,
@@ -178,7 +179,7 @@ async def run(
     **kwargs: Any,
 ) -> ResultT: ...
 async def run(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., Any],
     /,
@@ -204,7 +205,7 @@ async def run(
 
 
 async def run_void(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., Awaitable[None] | None],
     /,
@@ -235,7 +236,7 @@ async def run_void(
 
 @overload
 def run_async(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., Coroutine[Any, Any, ResultT]],
     /,
@@ -245,7 +246,7 @@ def run_async(
 ) -> RestateDurableFuture[ResultT]: ...
 @overload
 def run_async(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., ResultT],
     /,
@@ -254,7 +255,7 @@ def run_async(
     **kwargs: Any,
 ) -> RestateDurableFuture[ResultT]: ...
 def run_async(
-    ctx: Any,
+    ctx: restate.Context,
     name: str,
     fn: Callable[..., Any],
     /,
@@ -269,14 +270,14 @@ def run_async(
     return _schedule(ctx, name, fn, args, kwargs, retry)
 
 
-async def now(ctx: Any) -> datetime:
+async def now(ctx: restate.Context) -> datetime:
     """The current time as an aware UTC datetime, journaled: a replay gets the same value."""
     checked(ctx, "rea.now()")
     timestamp: float = await base_method(ctx, "time")()
     return datetime.fromtimestamp(timestamp, tz=UTC)
 
 
-def uuid(ctx: Any) -> uuid_module.UUID:
+def uuid(ctx: restate.Context) -> uuid_module.UUID:
     """A random UUID (version 4) that is the same on every replay of this invocation."""
     checked(ctx, "rea.uuid()")
     value: uuid_module.UUID = base_method(ctx, "uuid")()
@@ -287,7 +288,7 @@ def uuid(ctx: Any) -> uuid_module.UUID:
     return value
 
 
-def random(ctx: Any) -> float:
+def random(ctx: restate.Context) -> float:
     """A float in [0, 1) from the invocation's seeded generator: the same on every replay."""
     checked(ctx, "rea.random()")
     generator = base_method(ctx, "random")()

@@ -18,16 +18,14 @@ import restate
 from pydantic import TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic_core import PydanticSerializationError
-from restate.handler import Handler, TypeHint
-from restate.serde import DefaultSerde, PydanticJsonSerde, Serde
 
+from rea import _sdk
+from rea._sdk import AnyService, DefaultSerde, HandlerRef, Serde
 from rea.errors import InvalidInput, OutputSerializationError
 
 __all__ = ["TypeAdapterSerde", "install_serdes", "serde_for"]
 
 T = TypeVar("T")
-
-AnyService = restate.Service | restate.VirtualObject | restate.Workflow
 
 _INSTALLED = "_rea_serdes_installed"
 # A message listing a thousand bad list items helps nobody; `errors` still has all of them.
@@ -187,15 +185,6 @@ class _RawInput(Serde[Any]):
         return self.typed.serialize(obj)
 
 
-def _chosen_by_sdk(serde: Serde[Any], hint: TypeHint[Any]) -> bool:
-    """Whether `serde` is the SDK's default choice rather than one the user passed."""
-    if type(serde) is DefaultSerde:
-        return True
-    # The SDK swaps DefaultSerde for PydanticJsonSerde(core type) itself; an explicit one for
-    # the very same model is indistinguishable and equivalent, so replacing it is harmless.
-    return type(serde) is PydanticJsonSerde and serde.model is hint.annotation
-
-
 def _handler_serde(annotation: Any, where: str) -> TypeAdapterSerde[Any] | None:
     try:
         return TypeAdapterSerde[Any](annotation)
@@ -210,13 +199,13 @@ def _missing_input() -> InvalidInput:
     return InvalidInput("invalid input: missing input", errors=errors)
 
 
-def _install_input(handler: Handler[Any, Any], serde: TypeAdapterSerde[Any]) -> None:
-    original = cast(Callable[[Any, Any], Awaitable[Any]], handler.fn)
+def _install_input(handler: HandlerRef, serde: TypeAdapterSerde[Any]) -> None:
+    original = cast(Callable[[restate.Context, Any], Awaitable[Any]], handler.fn)
     accepts_none = serde.accepts_none()
     deserialize = serde.deserialize
 
     @functools.wraps(original)
-    async def fn(ctx: Any, raw: bytes) -> Any:
+    async def fn(ctx: restate.Context, raw: bytes) -> Any:
         if raw:
             value = deserialize(raw)
         elif accepts_none:
@@ -225,30 +214,35 @@ def _install_input(handler: Handler[Any, Any], serde: TypeAdapterSerde[Any]) -> 
             raise _missing_input()
         return await original(ctx, value)
 
-    # arity stays 2, so invoke_handler passes the raw body (from _RawInput) to `fn`.
+    # arity stays 2, so the SDK passes the raw body (from _RawInput) to `fn`.
     handler.fn = fn
-    handler.handler_io.input_serde = _RawInput(serde)
+    handler.input_serde = _RawInput(serde)
 
 
-def _install_handler(service: str, handler: Handler[Any, Any]) -> None:
-    io = handler.handler_io
+def _install_handler(service: str, handler: HandlerRef) -> None:
     where = f"{service}.{handler.name}"
-    # The SDK's TypeHint holds the annotation without Optional, so read the signature again.
+    # The SDK's type hint holds the annotation without Optional, so read the signature again.
     signature = inspect.signature(handler.fn, eval_str=True)
-    in_hint, out_hint = io.input_type, io.output_type
-    if handler.arity == 2 and in_hint is not None and not in_hint.is_void:
+    in_type, out_type = handler.input_type, handler.output_type
+    if handler.arity == 2 and in_type is not None and not in_type.is_void:
         annotation = list(signature.parameters.values())[-1].annotation
-        if annotation is not inspect.Parameter.empty and _chosen_by_sdk(io.input_serde, in_hint):
+        if annotation is not inspect.Parameter.empty and _sdk.sdk_chose_serde(
+            handler.input_serde, in_type.annotation
+        ):
             serde = _handler_serde(annotation, where)
             if serde is not None:
                 _install_input(handler, serde)
-                in_hint.generate_json_schema = serde.json_schema
-    if out_hint is not None and not out_hint.is_void and _chosen_by_sdk(io.output_serde, out_hint):
+                handler.set_schemas(input_schema=serde.json_schema)
+    if (
+        out_type is not None
+        and not out_type.is_void
+        and _sdk.sdk_chose_serde(handler.output_serde, out_type.annotation)
+    ):
         serde = _handler_serde(signature.return_annotation, where)
         if serde is not None:
-            io.output_serde = serde
-            out_hint.generate_json_schema = functools.partial(
-                serde.json_schema, mode="serialization"
+            handler.output_serde = serde
+            handler.set_schemas(
+                output_schema=functools.partial(serde.json_schema, mode="serialization")
             )
 
 
@@ -261,8 +255,9 @@ def install_serdes(service: AnyService) -> None:
     Raises:
         TypeError: A handler uses ``typing.TypedDict`` on Python < 3.12.
     """
-    for handler in service.handlers.values():
-        if getattr(handler, _INSTALLED, False):
+    name = _sdk.service_name(service)
+    for handler in _sdk.handlers(service).values():
+        if handler.marked(_INSTALLED):
             continue
-        _install_handler(service.name, handler)
-        setattr(handler, _INSTALLED, True)
+        _install_handler(name, handler)
+        handler.mark(_INSTALLED)

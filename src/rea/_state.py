@@ -5,41 +5,64 @@ a `dict` when the hint is forgotten. `State` declares the three once; values go 
 pydantic serde (ints, strings, models, dataclasses, `list[Model]`...). Writes run the
 ``state.write_in_shared`` guard first, using the running handler's kind, so a write from a shared
 or stateless handler is caught before it reaches the server.
+
+The context's type says what a handler may do, so mypy says it too: `State` is generic in the
+context it was built from, reads take any keyed context (exclusive or shared, objects and
+workflows), and `set`, `clear` and `update` need an exclusive one (`restate.ObjectContext`, so
+also `restate.WorkflowContext`).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, cast, overload
 
-from restate.serde import Serde
+import restate
+from typing_extensions import TypeVar
 
 from rea._invocation import base_method, checked, may_write_state
+from rea._sdk import Serde
 from rea._serde import serde_for
 
-__all__ = ["State", "StateKey"]
+__all__ = ["KeyedContext", "State", "StateKey"]
+
+#: The contexts of handlers that have state: virtual objects and workflows, exclusive or shared.
+KeyedContext = restate.ObjectContext | restate.ObjectSharedContext
 
 ValueT = TypeVar("ValueT")
+#: The context a `State` was bound to; covariant, so that a `State` of a workflow's context is
+#: also one of an object's. The default keeps ``State[int]`` a valid annotation (any context).
+ContextT = TypeVar("ContextT", bound=KeyedContext, default=KeyedContext, covariant=True)
+BoundT = TypeVar("BoundT", bound=KeyedContext)
 
 _MISSING: Any = object()
 
 
-class State(Generic[ValueT]):
+class State(Generic[ValueT, ContextT]):
     """One state entry of the running virtual object or workflow.
 
     ``State(ctx, "count", int, default=0)`` is a `State[int]`; without a default, a
-    `State[int | None]` whose `get` returns None for a missing key.
+    `State[int | None]` whose `get` returns None for a missing key. Its second type parameter
+    is the context's type: `set`, `clear` and `update` need a `restate.ObjectContext` (or a
+    `restate.WorkflowContext`), so mypy reports writes from shared handlers.
     """
 
     __slots__ = ("_ctx", "_default", "_serde", "name", "type")
 
     @overload
     def __init__(
-        self: State[ValueT], ctx: Any, name: str, type_: type[ValueT], *, default: ValueT
+        self: State[ValueT, ContextT],
+        ctx: ContextT,
+        name: str,
+        type_: type[ValueT],
+        *,
+        default: ValueT,
     ) -> None: ...
     @overload
-    def __init__(self: State[ValueT | None], ctx: Any, name: str, type_: type[ValueT]) -> None: ...
+    def __init__(
+        self: State[ValueT | None, ContextT], ctx: ContextT, name: str, type_: type[ValueT]
+    ) -> None: ...
     def __init__(self, ctx: Any, name: str, type_: Any, *, default: Any = _MISSING) -> None:
         if not name:
             raise ValueError("a state name cannot be empty")
@@ -58,17 +81,20 @@ class State(Generic[ValueT]):
             return cast(ValueT, copy.deepcopy(self._default))
         return cast(ValueT, value)
 
-    def set(self, value: ValueT) -> None:
+    def set(self: State[ValueT, restate.ObjectContext], value: ValueT) -> None:
         """Store `value` (journaled, applied when the invocation's journal is)."""
         if may_write_state(self._ctx, f"State({self.name!r}).set()"):
             base_method(self._ctx, "set")(self.name, value, serde=self._serde)
 
-    def clear(self) -> None:
+    def clear(self: State[ValueT, restate.ObjectContext]) -> None:
         """Remove the entry; `get` returns the default afterwards."""
         if may_write_state(self._ctx, f"State({self.name!r}).clear()"):
             base_method(self._ctx, "clear")(self.name)
 
-    async def update(self, fn: Callable[[ValueT], ValueT | Awaitable[ValueT]]) -> ValueT:
+    async def update(
+        self: State[ValueT, restate.ObjectContext],
+        fn: Callable[[ValueT], ValueT | Awaitable[ValueT]],
+    ) -> ValueT:
         """Read, apply `fn`, write back; return the new value.
 
         Atomic in an exclusive handler, which holds the object's lock for the whole invocation.
@@ -106,10 +132,17 @@ class StateKey(Generic[ValueT]):
         self._default = default
         serde_for(type_)  # fail at import time, not in the first invocation
 
-    def bind(self, ctx: Any) -> State[ValueT]:
-        """The `State` for this key in the handler whose context is `ctx`."""
+    def bind(self, ctx: BoundT) -> State[ValueT, BoundT]:
+        """The `State` for this key in the handler whose context is `ctx`.
+
+        Args:
+            ctx: The context of a virtual object or workflow handler; a shared one can read.
+
+        Returns:
+            The bound state entry, typed by the context (writes need an exclusive one).
+        """
         if self._default is _MISSING:
-            return cast(State[ValueT], State(ctx, self.name, self.type))
+            return cast(State[ValueT, BoundT], State(ctx, self.name, self.type))
         return State(ctx, self.name, self.type, default=self._default)
 
     def __repr__(self) -> str:

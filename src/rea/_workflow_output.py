@@ -10,36 +10,41 @@ start a run.
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import restate
 from restate import TerminalError
-from restate.serde import BytesSerde
 
+from rea import _sdk
 from rea._clients import ATTACH_HANDLER, OUTPUT_HANDLER, OUTPUT_PROMISE
 from rea._invocation import base_method
+from rea._sdk import BytesSerde, HandlerRef
 
 _RAW = BytesSerde()
 _WRAPPED = "_rea_output_kept"
 
+WorkflowAnyContext = restate.WorkflowContext | restate.WorkflowSharedContext
 
-def _promise(ctx: Any) -> Any:
+
+def _promise(ctx: WorkflowAnyContext) -> restate.DurablePromise[bytes]:
     # Internal bookkeeping, not user orchestration: skip the data-plane guard.
-    return base_method(ctx, "promise")(OUTPUT_PROMISE, serde=_RAW)
+    promise: restate.DurablePromise[bytes] = base_method(ctx, "promise")(OUTPUT_PROMISE, serde=_RAW)
+    return promise
 
 
-def _keep_output(handler: Any) -> None:
-    original = handler.fn
+def _keep_output(handler: HandlerRef) -> None:
+    original: Callable[..., Awaitable[Any]] = handler.fn
 
     @functools.wraps(original)
-    async def fn(ctx: Any, *args: Any) -> Any:
+    async def fn(ctx: restate.WorkflowContext, *args: Any) -> Any:
         try:
             result = await original(ctx, *args)
         except TerminalError as exc:
             await _promise(ctx).reject(exc.message, exc.status_code)
             raise
         # Read at call time: rea.app installs the typed output serde after this wrapper.
-        await _promise(ctx).resolve(handler.handler_io.output_serde.serialize(result))
+        await _promise(ctx).resolve(handler.output_serde.serialize(result))
         return result
 
     handler.fn = fn
@@ -61,12 +66,13 @@ async def _output(ctx: restate.WorkflowSharedContext) -> bytes:
 
 def install_workflow_output(workflow: restate.Workflow) -> None:
     """Keep the run's result in a promise and add the attach / output helper handlers, once."""
-    if ATTACH_HANDLER in workflow.handlers:
+    handlers = _sdk.handlers(workflow)
+    if ATTACH_HANDLER in handlers:
         return
-    for handler in workflow.handlers.values():
-        if handler.kind == "workflow" and not getattr(handler, _WRAPPED, False):
+    for handler in handlers.values():
+        if handler.kind == "workflow" and not handler.marked(_WRAPPED):
             _keep_output(handler)
-            setattr(handler, _WRAPPED, True)
+            handler.mark(_WRAPPED)
     for name, fn in ((ATTACH_HANDLER, _attach), (OUTPUT_HANDLER, _output)):
         workflow.handler(name=name, output_serde=_RAW, ingress_private=True)(_copy(fn))
 

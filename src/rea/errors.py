@@ -12,6 +12,7 @@ code that reaches the caller as the HTTP status of the ingress response::
     ├── ServerStartError          a restate-server process did not become healthy
     ├── AppStartError             an app process did not serve or could not be loaded
     ├── RegistrationError         the Restate admin API refused a deployment
+    ├── SdkIncompatible           the installed restate-sdk lacks something rea relies on
     └── RestateError              a request to the Restate server gave no result
         ├── RestateUnavailable    no answer: connection refused or reset, timeout, 502/503/504
         ├── IngressError          from `rea.IngressClient` (tree in `rea.ingress`)
@@ -42,6 +43,7 @@ __all__ = [
     "RegistrationError",
     "RestateError",
     "RestateUnavailable",
+    "SdkIncompatible",
     "ServerNotInstalledError",
     "ServerStartError",
 ]
@@ -176,4 +178,12 @@ class RestateUnavailable(RestateError):
 
     The ingress and admin clients raise their own subclasses (`IngressUnavailable`,
     `AdminUnavailable`); catch this one to handle both alike.
+    """
+
+
+class SdkIncompatible(ReaError):
+    """The installed restate-sdk lacks an attribute, method or signature that rea relies on.
+
+    Raised when `rea.app` is built (or when rea is imported, for a missing SDK module); the
+    message names the installed SDK version and the missing piece. See docs/sdk.md.
     """

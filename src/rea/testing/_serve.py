@@ -21,6 +21,7 @@ from typing import Any
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from rea import _sdk
 from rea._loader import ASGIApp, load_app
 
 # Hypercorn closes an HTTP/2 connection after 1000 requests (its default); restate-server's
@@ -108,17 +109,6 @@ def _watch_parent(stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
         threading.Event().wait(0.5)
 
 
-def _on_sigterm(loop: asyncio.AbstractEventLoop, hook: Any) -> None:
-    # The Restate app takes over the loop's SIGTERM handler on its first request; its hook
-    # registry is the one way to share that signal with it.
-    try:
-        from restate.server import install_shutdown_hook
-    except ImportError:  # pragma: no cover - older SDKs
-        loop.add_signal_handler(signal.SIGTERM, hook)
-    else:
-        install_shutdown_hook(loop, hook, signal.SIGTERM)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rea.testing._serve")
     parser.add_argument("--fd", type=int, required=True, help="inherited listening socket")
@@ -130,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, stop.set)
-        _on_sigterm(loop, stop.set)
+        _sdk.install_shutdown_hook(loop, stop.set, signal.SIGTERM)
         threading.Thread(target=_watch_parent, args=(stop, loop), daemon=True).start()
         await _serve(app, args.fd, stop)
 
