@@ -219,3 +219,18 @@ def test_malformed_idempotency_keys_go_through_the_policy(make: DriverFactory) -
     with policy_override(Policy.STRICT), pytest.raises(PolicyViolation, match="malformed"):
         d.run(d.client.service(ping).call(idempotency_key="bad\nkey"))
     assert d.requests == []
+
+
+def test_workflow_call_is_retried_only_when_nothing_reached_restate(make: DriverFactory) -> None:
+    """A workflow call takes no key: a repeat after sending would find the run started; the
+    message points at the safe pair instead."""
+    d = make(failing(1, reply(200, RECEIPT)))
+    assert d.run(d.client.workflow(run).call("w1", "a@b.c")) == RECEIPT_MODEL
+    assert len(d.requests) == 2
+    d.responder = broken(httpx.ReadError)
+    with pytest.raises(IngressUnavailable) as caught:
+        d.run(d.client.workflow(run).call("w1", "a@b.c"))
+    assert len(d.requests) == 3
+    assert str(caught.value).endswith(
+        "(not retried: it may have reached Restate; submit() then attach() are safe to repeat)"
+    )

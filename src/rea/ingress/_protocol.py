@@ -216,6 +216,7 @@ def invoke(
     idempotency_key: str | None = None,
     headers: Mapping[str, str] | None = None,
     idempotent: bool = False,
+    retry_hint: str = "an idempotency key makes it safe",
 ) -> Request[Any]:
     """A call (or with `send`, a send) of `target`, for the object or workflow `key`.
 
@@ -228,6 +229,7 @@ def invoke(
         idempotency_key: Deduplicates the invocation; makes the request safe to retry.
         headers: Extra headers, passed to the handler.
         idempotent: Repeating it does nothing more even without a key (a workflow submit).
+        retry_hint: What would make it safe to repeat, for the message when it is not.
 
     Raises:
         ValueError: a missing key, a bad delay, or a delay on a call.
@@ -261,7 +263,7 @@ def invoke(
         headers=request_headers,
         body=body,
         safe_to_retry=idempotent or checked_key is not None,
-        retry_hint="" if idempotent else "an idempotency key makes it safe",
+        retry_hint=retry_hint,
     )
 
 

@@ -80,7 +80,9 @@ class IngressWorkflow(_Facade[InputT, OutputT, ModeT]):
         Raises:
             AlreadyInvoked: `workflow_id` ran (or runs) already: use `attach` for its result.
         """
-        return self._perform(proto.invoke(self._target, workflow_id, input, **options))
+        hint = "submit() then attach() are safe to repeat"
+        request = proto.invoke(self._target, workflow_id, input, retry_hint=hint, **options)
+        return self._perform(request)
 
     @overload
     def attach(self: IngressWorkflow[InputT, OutputT, Async], workflow_id: str) -> Co[OutputT]: ...
