@@ -171,7 +171,7 @@ class Request(Generic[T]):
         safe_to_retry: Whether sending it twice does no more than sending it once.
         retry_hint: When it is not, what would make it so (for the message).
         reads: Which answers `parse` reads (default: 2xx); any other is the API's error.
-        endpoint: Another API of the same server than the client's own (the ingress
+        endpoint: An API of the same server other than the client's own (the ingress
             client's `cancel` goes to the admin API).
     """
 
