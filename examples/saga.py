@@ -1,5 +1,8 @@
 """A durable saga: reserve inventory, charge the card, ship; undo in reverse on failure.
 
+The inventory is a virtual object, so its compensation is a call through the context; the card
+and the parcel are external systems, undone by plain compensations in durable runs.
+
 Run it: `python examples/saga.py` (starts an embedded Restate server). `make demo` runs it too.
 """
 
@@ -22,13 +25,32 @@ class Order(BaseModel):
     address: str
 
 
-def reserve_inventory(order: Order, key: str) -> str:
-    LEDGER.append(f"reserve {order.id}")
-    return f"hold-{order.id}"
+# Stock lives in a virtual object (one per SKU): reserving and releasing are handler calls.
+inventory = restate.VirtualObject("Inventory")
 
 
-def release_inventory(order: Order, key: str) -> None:
-    LEDGER.append(f"release {order.id}")
+@inventory.handler()
+async def reserve(ctx: restate.ObjectContext, qty: int) -> int:
+    held = rea.State(ctx, "held", int, default=0)
+    held.set(await held.get() + qty)
+    LEDGER.append(f"reserve {ctx.key()}")
+    return qty
+
+
+@inventory.handler()
+async def release(ctx: restate.ObjectContext, qty: int) -> int:
+    held = rea.State(ctx, "held", int, default=0)
+    held.set(max(0, await held.get() - qty))
+    LEDGER.append(f"release {ctx.key()}")
+    return qty
+
+
+# Compensations are declared at module level, so that a dead letter can be retried later,
+# even by a restarted app. This one takes the context: it calls a handler, journaled like any
+# call in the saga's handler (a plain compensation runs in a durable run, where ctx is off limits).
+@rea.compensation("checkout", "reserve")
+async def release_inventory(ctx: restate.Context, order: Order, key: str) -> None:
+    await rea.ObjectClient(release).call(ctx, order.id, 1)
 
 
 def charge_card(order: Order, key: str) -> str:
@@ -36,6 +58,7 @@ def charge_card(order: Order, key: str) -> str:
     return f"ch-{order.id}"
 
 
+@rea.compensation("checkout", "charge")
 def refund_card(order: Order, key: str) -> None:
     LEDGER.append(f"refund {order.amount}")
 
@@ -47,6 +70,7 @@ def ship(order: Order, key: str) -> str:
     return f"parcel-{order.id}"
 
 
+@rea.compensation("checkout", "ship")
 def cancel_shipment(order: Order, key: str) -> None:
     LEDGER.append(f"cancel shipment {order.id}")
 
@@ -57,29 +81,14 @@ checkout = rea.control_plane(restate.Workflow("Checkout"))
 @checkout.main()
 async def run(ctx: restate.WorkflowContext, order: Order) -> str:
     async with rea.Saga(ctx, "checkout") as saga:
-        # Each step: its compensation is registered and the step added BEFORE the action runs.
-        await saga.step(
-            "reserve",
-            reserve_inventory,
-            order,
-            saga.key("reserve"),
-            compensation=release_inventory,
-            payload=order,
-        )
-        await saga.step(
-            "charge",
-            charge_card,
-            order,
-            saga.key("charge"),
-            compensation=refund_card,
-            payload=order,
-        )
-        return await saga.step(
-            "ship", ship, order, saga.key("ship"), compensation=cancel_shipment, payload=order
-        )
+        # Each step is added (with the payload its compensation gets) BEFORE its action runs.
+        saga.add("reserve", order)
+        await rea.ObjectClient(reserve).call(ctx, order.id, 1)
+        await saga.step("charge", charge_card, order, saga.key("charge"), payload=order)
+        return await saga.step("ship", ship, order, saga.key("ship"), payload=order)
 
 
-app = rea.app([checkout])
+app = rea.app([checkout, inventory])
 
 
 def main() -> int:

@@ -42,6 +42,7 @@ REA = [
     "WorkflowClient",
     "__version__",
     "app",
+    "compensation",
     "control_plane",
     "data_plane",
     "fan_out",

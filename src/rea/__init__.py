@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from rea._app import app
 from rea._clients import ObjectClient, ServiceClient, WorkflowClient
+from rea._compensations import compensation
 from rea._concurrency import Outcome, Selected, fan_out, gather, map_concurrent, ordered, select
 from rea._idempotency import idempotency_key
 from rea._planes import control_plane, data_plane
@@ -110,6 +111,7 @@ __all__ = [
     "WorkflowClient",
     "__version__",
     "app",
+    "compensation",
     "control_plane",
     "data_plane",
     "fan_out",

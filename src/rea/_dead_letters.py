@@ -4,12 +4,18 @@ A virtual object keyed by saga name, added to every app by `rea.app`. Its state 
 saga's invocation and the workflow's retention. An entry can be listed, inspected, retried (the
 compensation runs again, durably, with the same idempotency key) or discarded; the CLI's
 `rea dlq` commands call these handlers through the ingress.
+
+Who can do what (everything rea adds to an app is reachable by whoever reaches the ingress):
+- ``add`` is private to the ingress: only handlers (rea's sagas) can leave a letter.
+- ``retry`` runs only a compensation that the running app declared under the letter's name
+  (``@rea.compensation``), with the payload and key the saga stored: it can do no more than the
+  saga itself was going to do. No module or function name is ever taken from the letter.
+- ``list``, ``show``, ``retry`` and ``discard`` are public, for operators; docs/saga.md says how
+  to restrict them.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +24,8 @@ from pydantic import BaseModel
 from restate import TerminalError
 
 from rea._clients import ObjectClient
-from rea._run import RetryPolicy, run
+from rea._compensations import Declared, lookup, name_of
+from rea._run import RetryPolicy
 from rea._serde import serde_for
 from rea._state import StateKey
 
@@ -29,10 +36,14 @@ class DeadLetter(BaseModel):
     """A saga step whose compensation did not complete."""
 
     id: str
+    """The compensation's idempotency key: one per saga invocation, step and occurrence."""
     saga: str
     step: str
+    occurrence: int = 1
+    """Which add of `step` in its saga (1 for the first)."""
     compensation: str
-    """``module:qualname`` of the compensation, or "" if it cannot be imported (a lambda)."""
+    """The name the compensation was declared under (``@rea.compensation``), or "" when it was
+    not declared (a lambda, a closure): such a letter can be shown and discarded, not retried."""
     payload: Any = None
     idempotency_key: str
     error: str | None = None
@@ -50,37 +61,11 @@ SagaDeadLetters = restate.VirtualObject(
 )
 
 LETTERS = StateKey("letters", dict[str, DeadLetter], default={})
-_registry: dict[str, Callable[..., Any]] = {}
 
 
-def _reference(fn: Callable[..., Any]) -> str:
-    qualname = getattr(fn, "__qualname__", "")
-    module = getattr(fn, "__module__", None)
-    if not module or not qualname or "<" in qualname:
-        return ""
-    reference = f"{module}:{qualname}"
-    _registry[reference] = fn
-    return reference
-
-
-def _resolve(reference: str) -> Callable[..., Any] | None:
-    if not reference:
-        return None
-    if reference in _registry:
-        return _registry[reference]
-    module_name, _, qualname = reference.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError):
-        return None
-    return target if callable(target) else None
-
-
-@SagaDeadLetters.handler()
+@SagaDeadLetters.handler(ingress_private=True)
 async def add(ctx: restate.ObjectContext, letter: DeadLetter) -> None:
-    """Keep `letter` (the same id twice is kept once)."""
+    """Keep `letter` (the same id twice is kept once); private: only handlers can add."""
     letters = LETTERS.bind(ctx)
     await letters.update(lambda current: {**current, letter.id: letter})
 
@@ -99,31 +84,29 @@ async def show(ctx: restate.ObjectSharedContext, letter_id: str) -> DeadLetter |
 
 @SagaDeadLetters.handler()
 async def retry(ctx: restate.ObjectContext, letter_id: str) -> str:
-    """Run the compensation again; on success the dead letter is removed."""
+    """Run the compensation again; on success the dead letter is removed.
+
+    Only a compensation the running app declared under the letter's name can run; the letter
+    names no code. Unknown name: 409 and nothing runs.
+    """
     letters = LETTERS.bind(ctx)
     current = await letters.get()
     letter = current.get(letter_id)
     if letter is None:
         raise TerminalError(f"no dead letter {letter_id!r} in saga {ctx.key()!r}", status_code=404)
-    compensation = _resolve(letter.compensation)
-    if compensation is None:
-        where = letter.compensation or "not importable: define compensations at module level"
-        raise TerminalError(
-            f"the compensation of {letter.step!r} cannot be found ({where}); "
-            "discard the letter instead",
-            status_code=409,
-        )
-    payload = _payload_for(compensation, letter.payload)
-    from rea._saga import _as_action
+    declared = lookup(letter.compensation)
+    if declared is None:
+        raise TerminalError(_not_declared(letter), status_code=409)
+    from rea._saga import run_compensation
 
     try:
-        await run(
+        await run_compensation(
             ctx,
             f"retry {letter.id} #{letter.retries + 1}",
-            _as_action(compensation),
-            payload,
+            declared.fn,
+            _payload_for(declared, letter.payload),
             letter.idempotency_key,
-            retry=RetryPolicy(max_attempts=3),
+            RetryPolicy(max_attempts=3),
         )
     except TerminalError as exc:
         failed = letter.model_copy(update={"retries": letter.retries + 1, "error": exc.message})
@@ -131,6 +114,19 @@ async def retry(ctx: restate.ObjectContext, letter_id: str) -> str:
         return f"failed: {exc.message}"
     letters.set({k: v for k, v in current.items() if k != letter.id})
     return "compensated"
+
+
+def _not_declared(letter: DeadLetter) -> str:
+    if not letter.compensation:
+        return (
+            f"the compensation of step {letter.step!r} was not declared, so it cannot be found "
+            "again: declare compensations with @rea.compensation(saga, step) (or name=...) at "
+            "module level; discard this letter once it is handled by hand"
+        )
+    return (
+        f"this app declares no compensation named {letter.compensation!r}: serve the app that "
+        "declares it (@rea.compensation), or discard the letter once it is handled by hand"
+    )
 
 
 @SagaDeadLetters.handler()
@@ -144,34 +140,36 @@ async def discard(ctx: restate.ObjectContext, letter_id: str) -> bool:
     return True
 
 
-def _payload_for(compensation: Callable[..., Any], raw: Any) -> Any:
-    """The stored JSON payload rebuilt as the compensation's first parameter type."""
-    params = list(inspect.signature(compensation, eval_str=True).parameters.values())
-    if not params or params[0].annotation is inspect.Parameter.empty:
+def _payload_for(declared: Declared, raw: Any) -> Any:
+    """The stored JSON payload rebuilt as the compensation's payload parameter type."""
+    if raw is None or declared.form.payload_type is Any:
         return raw
-    serde = serde_for(params[0].annotation)
-    return serde.deserialize(serde_for(Any).serialize(raw)) if raw is not None else None
+    serde = serde_for(declared.form.payload_type)
+    return serde.deserialize(serde_for(Any).serialize(raw))
 
 
 _ADD = ObjectClient(add)
 
 
 def dead_letter(
-    ctx: Any,
+    ctx: restate.Context,
+    *,
     saga: str,
     step: str,
-    compensation: Callable[..., Any],
+    occurrence: int,
+    compensation: Callable[..., Any] | None,
     payload: Any,
     key: str,
     failure: TerminalError | None,
     cause: TerminalError,
 ) -> None:
-    """Send a dead letter for `step` (a journaled one-way call; nothing is awaited)."""
+    """Send a dead letter for one occurrence of `step` (a journaled one-way call)."""
     letter = DeadLetter(
         id=key,
         saga=saga,
         step=step,
-        compensation=_reference(compensation),
+        occurrence=occurrence,
+        compensation=name_of(compensation) if compensation is not None else "",
         payload=serde_for(Any).adapter.dump_python(payload, mode="json")  # type: ignore[attr-defined]
         if payload is not None
         else None,

@@ -2,9 +2,11 @@
 
 The compensation stack lives in memory and is rebuilt by replay: the handler runs again from
 the top, `add` runs again, and the journal answers every run it already recorded. So a saga
-journals exactly what the hand-written Restate pattern journals (one run per action, one run per
-compensation) and writes no state of its own. Compensations that cannot succeed go to the dead
-letters (`rea.SagaDeadLetters`), which outlive the saga.
+journals exactly what the hand-written Restate pattern journals (one run per action; one run per
+plain compensation, or the calls a context compensation makes) and writes no state of its own.
+Each added step is one *occurrence* (the n-th add of that step name in this saga), with its own
+idempotency keys and dead-letter id, the same on every replay. Compensations that cannot
+succeed go to the dead letters (`rea.SagaDeadLetters`), which outlive the saga.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any, Generic, TypeVar, cast
 import restate
 from restate import TerminalError
 
+from rea._compensations import declared_for_step, form_of
 from rea._idempotency import idempotency_key
-from rea._invocation import checked, require_control_plane
+from rea._invocation import checked, guard_action, require_control_plane
 from rea._policy import violation
 from rea._run import RetryPolicy, run
 
@@ -29,8 +32,19 @@ __all__ = ["CompensationStrategy", "Saga"]
 PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
 
-#: A compensation: ``fn(payload, idempotency_key)``, sync or async, idempotent.
-Compensation = Callable[[Any, str], "Awaitable[None] | None"]
+#: A compensation: ``fn(payload, idempotency_key)``, sync or async, run as a durable run; or
+#: ``async fn(ctx, payload, idempotency_key)``, run inline with the saga's context.
+Compensation = (
+    Callable[[Any, str], "Awaitable[None] | None"]
+    | Callable[[restate.Context, Any, str], Awaitable[None]]
+)
+
+#: The fix named when a plain compensation (a run's action) uses the context.
+_CONTEXT_FORM_FIX = (
+    "a compensation that calls handlers (or uses the context at all) takes the context as its "
+    "first parameter, `async def undo(ctx, payload, key)`, and rea runs it inline instead of "
+    "in a durable run"
+)
 
 
 class CompensationStrategy(enum.Enum):
@@ -51,6 +65,10 @@ class CompensationStrategy(enum.Enum):
 class _Step:
     name: str
     payload: Any
+    occurrence: int
+    """1 for the first add of this step name in the saga, 2 for the second..."""
+    compensation: Compensation | None
+    """Bound when the step is added: a later register() of the same name does not change it."""
     completed: bool = False
 
 
@@ -62,15 +80,17 @@ class Saga(Generic[PayloadT]):
         ctx: The handler's context.
         name: The saga's name (part of every idempotency key and dead letter).
         strategy: Which steps to compensate; see `CompensationStrategy`.
-        retry: Retry policy of each compensation (a durable run); default `RetryPolicy()`.
+        retry: Retry policy of each plain compensation (a durable run); default
+            `RetryPolicy()`. Context compensations make calls, which Restate retries itself.
     """
 
-    ctx: Any
+    ctx: restate.Context
     name: str
     strategy: CompensationStrategy = CompensationStrategy.ALL
     retry: RetryPolicy | None = None
     _compensations: dict[str, Compensation] = field(default_factory=dict, init=False)
     _steps: list[_Step] = field(default_factory=list, init=False)
+    _added: dict[str, int] = field(default_factory=dict, init=False)
     _compensated: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -80,25 +100,36 @@ class Saga(Generic[PayloadT]):
 
     # -- building the stack ------------------------------------------------------------------
     def register(self, step: str, compensation: Compensation) -> None:
-        """Declare how to undo `step`: ``compensation(payload, idempotency_key)``."""
-        if not callable(compensation):
-            raise TypeError(f"the compensation of {step!r} must be callable")
+        """Declare how to undo `step`: ``undo(payload, key)`` or ``async undo(ctx, payload, key)``.
+
+        Raises:
+            TypeError: `compensation` has neither form.
+        """
+        form_of(compensation)  # a wrong signature fails here, not when compensating
         self._compensations[step] = compensation
 
     def add(self, step: str, payload: Any = None) -> None:
         """Push `step` (with the payload its compensation gets) BEFORE running its action.
 
         Adding first means a crash between the action and the bookkeeping can never leave an
-        action without its compensation.
+        action without its compensation. The compensation is the one registered for `step`
+        (or declared with ``@rea.compensation(saga, step)``) when it is added.
         """
         checked(self.ctx, f"Saga({self.name!r}).add({step!r})")
-        if step not in self._compensations:
+        compensation = self._compensations.get(step)
+        if compensation is None:
+            declared = declared_for_step(self.name, step)
+            compensation = declared.fn if declared is not None else None
+        if compensation is None:
             violation(
                 "saga.unregistered_step",
                 f"saga {self.name!r} added step {step!r}, which has no registered compensation",
-                fix=f"call saga.register({step!r}, compensation) before saga.add({step!r}, ...)",
+                fix=f"call saga.register({step!r}, compensation) before saga.add({step!r}, ...), "
+                f"or declare it with @rea.compensation({self.name!r}, {step!r})",
             )
-        self._steps.append(_Step(step, payload))
+        occurrence = self._added.get(step, 0) + 1
+        self._added[step] = occurrence
+        self._steps.append(_Step(step, payload, occurrence, compensation))
 
     def complete(self, step: str) -> None:
         """Mark the latest `step` as finished (`step()` does this itself); COMPLETED uses it."""
@@ -108,13 +139,37 @@ class Saga(Generic[PayloadT]):
                 return
         raise ValueError(f"saga {self.name!r} has no step {step!r} to complete")
 
-    def key(self, step: str) -> str:
-        """A deterministic idempotency key for `step`'s action in this invocation."""
-        return idempotency_key(self.name, step, self.ctx.request().id)
+    def _current(self, step: str) -> int:
+        """The occurrence of `step` in progress: added and not completed, else the next one."""
+        for entry in reversed(self._steps):
+            if entry.name == step:
+                return entry.occurrence if not entry.completed else entry.occurrence + 1
+        return 1
 
-    def compensation_key(self, step: str) -> str:
-        """The idempotency key `step`'s compensation receives."""
-        return idempotency_key(self.name, step, "compensate", self.ctx.request().id)
+    def _key(self, step: str, occurrence: int | None, *role: str) -> str:
+        n = self._current(step) if occurrence is None else occurrence
+        if n < 1:
+            raise ValueError(f"occurrences count from 1, not {n}")
+        # The first occurrence keeps the key of sagas without occurrences: an upgrade in the
+        # middle of a saga hands its compensation the key its action was given.
+        numbered = (str(n),) if n > 1 else ()
+        return idempotency_key(self.name, step, *numbered, *role, self.ctx.request().id)
+
+    def key(self, step: str, occurrence: int | None = None) -> str:
+        """A deterministic idempotency key for one occurrence of `step`'s action.
+
+        Args:
+            step: The step's name.
+            occurrence: Which add of `step` (1 for the first); default: the one in progress
+                (added and not completed yet), or else the next one. So
+                ``saga.step("charge", charge, saga.key("charge"), ...)`` in a loop gives each
+                charge its own key, and so does ``saga.add(...)`` then ``saga.key(...)``.
+        """
+        return self._key(step, occurrence)
+
+    def compensation_key(self, step: str, occurrence: int | None = None) -> str:
+        """The idempotency key one occurrence of `step`'s compensation receives (as `key`)."""
+        return self._key(step, occurrence, "compensate")
 
     async def step(
         self,
@@ -142,7 +197,7 @@ class Saga(Generic[PayloadT]):
 
     # -- compensating ------------------------------------------------------------------------
     def _to_compensate(self) -> list[_Step]:
-        steps = [s for s in self._steps if s.name in self._compensations]
+        steps = [s for s in self._steps if s.compensation is not None]
         if self.strategy is CompensationStrategy.COMPLETED:
             steps = [s for s in steps if s.completed]
         return list(reversed(steps))
@@ -158,6 +213,13 @@ class Saga(Generic[PayloadT]):
             )
         return self.retry or RetryPolicy()
 
+    async def _undo(self, entry: _Step, policy: RetryPolicy) -> None:
+        compensation = cast(Callable[..., Any], entry.compensation)
+        key = self.compensation_key(entry.name, entry.occurrence)
+        await run_compensation(
+            self.ctx, f"compensate {entry.name}", compensation, entry.payload, key, policy
+        )
+
     async def compensate(self, cause: TerminalError) -> None:
         """Run the compensations now (LIFO), whatever the error; at most once per saga."""
         if self._compensated:
@@ -168,44 +230,35 @@ class Saga(Generic[PayloadT]):
         pending = self._to_compensate()
         policy = self._policy()
         for index, entry in enumerate(pending):
-            compensation = self._compensations[entry.name]
-            key = self.compensation_key(entry.name)
             try:
-                await run(
-                    self.ctx,
-                    f"compensate {entry.name}",
-                    _as_action(compensation),
-                    entry.payload,
-                    key,
-                    retry=policy,
-                )
+                await self._undo(entry, policy)
             except TerminalError as failure:
-                dead_letter(
-                    self.ctx,
-                    self.name,
-                    entry.name,
-                    compensation,
-                    entry.payload,
-                    key,
-                    failure,
-                    cause,
-                )
+                self._dead_letter(dead_letter, entry, failure, cause)
                 if self.strategy is CompensationStrategy.BEST_EFFORT:
                     continue
                 # Order matters: later compensations may rely on this one. Park the rest too.
                 for rest in pending[index + 1 :]:
-                    rest_key = self.compensation_key(rest.name)
-                    dead_letter(
-                        self.ctx,
-                        self.name,
-                        rest.name,
-                        self._compensations[rest.name],
-                        rest.payload,
-                        rest_key,
-                        None,
-                        cause,
-                    )
+                    self._dead_letter(dead_letter, rest, None, cause)
                 return
+
+    def _dead_letter(
+        self,
+        send: Callable[..., None],
+        entry: _Step,
+        failure: TerminalError | None,
+        cause: TerminalError,
+    ) -> None:
+        send(
+            self.ctx,
+            saga=self.name,
+            step=entry.name,
+            occurrence=entry.occurrence,
+            compensation=entry.compensation,
+            payload=entry.payload,
+            key=self.compensation_key(entry.name, entry.occurrence),
+            failure=failure,
+            cause=cause,
+        )
 
     async def compensate_if_needed(self, exc: BaseException | None) -> None:
         """Compensate if `exc` is a terminal error (cancellation included); else do nothing.
@@ -230,7 +283,30 @@ class Saga(Generic[PayloadT]):
         await self.compensate_if_needed(exc)
 
 
-def _as_action(compensation: Compensation) -> Callable[..., Any]:
+async def run_compensation(
+    ctx: restate.Context,
+    name: str,
+    compensation: Callable[..., Any],
+    payload: Any,
+    key: str,
+    policy: RetryPolicy,
+) -> None:
+    """Run one compensation in its form: a durable run, or inline with the context.
+
+    Raises:
+        TerminalError: it failed for good (its retries ran out, or it raised one).
+    """
+    if form_of(compensation).takes_context:
+        # Handler-level code: its calls are journaled as the hand-written pattern's are, and
+        # Restate retries them (and this handler) itself, so no run and no retry policy here.
+        await compensation(ctx, payload, key)
+        return
+    # bounded=True: rea.run's own guard judges the policy; this one only names the fix.
+    action = guard_action(name, _as_action(compensation), bounded=True, fix=_CONTEXT_FORM_FIX)
+    await run(ctx, name, action, payload, key, retry=policy)
+
+
+def _as_action(compensation: Callable[..., Any]) -> Callable[..., Any]:
     """The compensation as a run action returning None (its result is not kept)."""
     if inspect.iscoroutinefunction(compensation):
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,21 +31,24 @@ def test_dlq_retry_runs_the_compensation_and_removes_it(
     plan = {"fail_at": "ship", "strategy": "best_effort", "broken_compensation": "charge"}
     assert h.client.post("/SagaOrder/dlq1/run", json=plan).status_code == 422
     deadline = time.monotonic() + 10
-    while "1 dead letter" not in (listed := _rea(h, "list")).stdout:
-        assert time.monotonic() < deadline, listed.stdout + listed.stderr
+    # Other tests on this server leave letters of their own in saga "order": find ours.
+    while not (mine := [x for x in h.client.post("/SagaDeadLetters/order/list").json()
+                        if x["payload"]["saga"] == "dlq1"]):  # fmt: skip
+        assert time.monotonic() < deadline
         time.sleep(0.1)
-    (letter,) = h.client.post("/SagaDeadLetters/order/list").json()
+    (letter,) = mine
+    assert letter["id"] in _rea(h, "list").stdout
     shown = _rea(h, "show", "order", letter["id"])
     assert json.loads(shown.stdout)["step"] == "charge"
     # Still broken: retry fails, exit 1, the letter stays.
     assert _rea(h, "retry", "order", letter["id"]).returncode == 1
-    # The operator mends the payload, then retries: compensated and gone.
-    mended = {**letter, "payload": {**letter["payload"], "plan": {"fail_at": "ship"}}}
-    h.client.post("/SagaDeadLetters/order/add", json=mended).raise_for_status()
+    # The operator repairs the downstream system, then retries: compensated and gone.
+    with sqlite3.connect(ledger) as db:
+        db.execute("INSERT INTO mended VALUES (?)", (letter["idempotency_key"],))
     retried = _rea(h, "retry", "order", letter["id"])
     assert retried.returncode == 0, retried.stderr
     assert retried.stdout.strip() == "compensated"
-    assert "0 dead letter" in _rea(h, "list").stdout
+    assert letter["id"] not in _rea(h, "list").stdout
     missing = _rea(h, "discard", "order", letter["id"])
     assert missing.returncode == 2
     assert len(missing.stderr.strip().splitlines()) == 1

@@ -160,12 +160,43 @@ def test_dead_letter_outlives_the_workflow_and_retries(h: Harness, ledger: Path)
     assert (
         h.client.post("/SagaDeadLetters/order/retry", json=letter["id"]).json().startswith("failed")
     )
-    # Mend the compensation's input (an operator's fix), then retry: compensated and removed.
-    mended = {**letter, "payload": {**letter["payload"], "plan": {"fail_at": "ship"}}}
-    h.client.post("/SagaDeadLetters/order/add", json=mended).raise_for_status()
+    # Nobody can mend a letter through the ingress; the operator repairs the downstream system.
+    refused = h.client.post("/SagaDeadLetters/order/add", json=letter)
+    assert refused.status_code == 400
+    with sqlite3.connect(ledger) as db:
+        db.execute("INSERT INTO mended VALUES (?)", (letter["idempotency_key"],))
     assert h.client.post("/SagaDeadLetters/order/retry", json=letter["id"]).json() == "compensated"
     assert "undo charge" in _ledger(ledger, "s8")
     assert _letters(h, "s8") == []
+
+
+def test_repeated_step_gets_its_own_keys(h: Harness, ledger: Path) -> None:
+    """The same step added 3 times: 3 action keys, 3 compensations with 3 distinct keys."""
+    response = h.client.post("/SagaRepeat/charges", json={})
+    assert response.status_code == 422
+    saga = response.headers["x-restate-id"]
+    rows = _rows(ledger, "SELECT kind, key FROM ledger WHERE saga = ? ORDER BY rowid", saga)
+    assert [kind for kind, _ in rows] == ["charge"] * 3 + ["undo charge"] * 3
+    assert len({key for _, key in rows}) == 6
+
+
+def test_repeated_step_leaves_a_dead_letter_per_occurrence(h: Harness, ledger: Path) -> None:
+    """3 occurrences whose compensations all fail leave 3 dead letters with 3 ids."""
+    plan = {"strategy": "best_effort", "broken_compensation": "charge"}
+    response = h.client.post("/SagaRepeat/charges", json=plan)
+    assert response.status_code == 422
+    saga = response.headers["x-restate-id"]
+    deadline = time.monotonic() + 10
+    while True:
+        listed = h.client.post("/SagaDeadLetters/repeat/list").json()
+        letters = [x for x in listed if x["origin"] == saga]
+        if len(letters) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert sorted(x["occurrence"] for x in letters) == [1, 2, 3]
+    assert len({x["id"] for x in letters}) == 3
+    assert len({x["idempotency_key"] for x in letters}) == 3
+    assert _attempts(ledger, "undo charge") == 9  # 3 keys, each with the saga's 3 attempts
 
 
 def _journal_size(h: Harness, invocation: str) -> int:

@@ -24,6 +24,7 @@ def _db() -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, kind TEXT, saga TEXT)")
     db.execute("CREATE TABLE IF NOT EXISTS attempts (key TEXT, kind TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS mended (key TEXT PRIMARY KEY)")
     return db
 
 
@@ -69,9 +70,16 @@ def act(effect: Effect, key: str) -> str:
     return f"{effect.step} done"
 
 
+def _mended(key: str) -> bool:
+    """Whether an operator repaired what made this compensation fail (the test says so)."""
+    with _db() as db:
+        return db.execute("SELECT 1 FROM mended WHERE key = ?", (key,)).fetchone() is not None
+
+
+@rea.compensation(name="order.undo")
 def undo(effect: Effect, key: str) -> None:
     attempts = _attempt(f"undo {effect.step}", key)
-    if effect.plan.broken_compensation == effect.step:
+    if effect.plan.broken_compensation == effect.step and not _mended(key):
         raise ConnectionError(f"undo {effect.step} is broken")
     if effect.plan.flaky_compensation == effect.step and attempts <= 4:
         raise ConnectionError(f"undo {effect.step} flaked ({attempts})")
@@ -163,7 +171,24 @@ async def by_hand(ctx: restate.Context) -> str:
     return "unreachable"
 
 
-app = rea.app([orders, service, carts, hand])
+repeat = restate.Service("SagaRepeat")
+
+
+@repeat.handler()
+async def charges(ctx: restate.Context, plan: Plan) -> None:
+    """The same step three times (a loop of charges), then a terminal failure."""
+    strategy = rea.CompensationStrategy(plan.strategy)
+    saga_id = ctx.request().id
+    async with rea.Saga(ctx, "repeat", strategy=strategy, retry=FAST) as saga:
+        for _ in range(3):
+            effect = Effect(saga=saga_id, step="charge", plan=plan)
+            await saga.step(
+                "charge", act, effect, saga.key("charge"), compensation=undo, payload=effect
+            )
+        raise restate.TerminalError("the order was refused", status_code=422)
+
+
+app = rea.app([orders, service, carts, hand, repeat])
 
 
 misuse = restate.Service("SagaMisuse")
