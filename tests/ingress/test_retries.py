@@ -207,7 +207,7 @@ def test_guard_warns_and_proceeds_under_warn(
 
 def test_guard_sees_bare_sdk_handlers(make: DriverFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK's own context variable counts too (handlers not served by rea.app)."""
-    monkeypatch.setattr(core, "current_context", lambda: object())
+    monkeypatch.setattr(core, "in_handler", lambda: True)
     d = make(lambda r: reply(200, "pong"))
     with policy_override(Policy.STRICT), pytest.raises(PolicyViolation):
         d.run(d.client.service(ping).call())

@@ -16,11 +16,11 @@ from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from restate.extensions import current_context
 
 from rea._http import Api, Endpoint, check_url, client_headers
 from rea._invocation import current_state
 from rea._policy import violation
+from rea._sdk import in_handler
 from rea.ingress._errors import ERRORS
 
 __all__ = [
@@ -87,11 +87,9 @@ def check_outside_handler(operation: str) -> None:
     Raises:
         PolicyViolation: under STRICT, when called while a Restate handler runs.
     """
-    if current_state() is None:
-        try:
-            current_context()  # the SDK's own context variable: bare SDK handlers count too
-        except LookupError:
-            return
+    # in_handler() reads the SDK's own context variable: bare SDK handlers count too.
+    if current_state() is None and not in_handler():
+        return
     violation(
         "ingress.inside_handler",
         f"rea's ingress client used for a {operation} inside a handler; the request bypasses "

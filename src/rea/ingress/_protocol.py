@@ -27,13 +27,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from restate.handler import handler_from_callable
-from restate.serde import Serde
 
 from rea import _durations as durations
 from rea._clients import Kind, _Endpoint, _endpoint_by_name, _endpoint_from_handler
 from rea._http import Endpoint, Request, segment
 from rea._idempotency import check_key
+from rea._sdk import Serde, handler_of
 from rea._serde import serde_for
 from rea.admin import _core as admin
 from rea.errors import InvalidInput, OutputSerializationError
@@ -94,8 +93,8 @@ def target_from_handler(fn: Callable[..., Any], kind: Kind) -> Target:
         TypeError: `fn` is not a Restate handler, or a handler of another kind.
     """
     try:
-        actual = handler_from_callable(fn).service_tag.kind
-    except Exception:  # not a handler: let the shared helper say so
+        actual = handler_of(fn).service_kind
+    except TypeError:  # not a handler: let the shared helper say so
         actual = kind
     if actual != kind:
         raise TypeError(f"{fn.__qualname__} is a {actual} handler: use client.{actual}()")
