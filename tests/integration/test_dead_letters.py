@@ -130,3 +130,26 @@ def test_real_dead_letters_are_retried_after_a_restart_and_discarded(
         kinds = [r[0] for r in db.execute("SELECT kind FROM ledger WHERE key = ?",
                                           (first["idempotency_key"],))]  # fmt: skip
     assert kinds == ["undo charge"]
+
+
+def test_dead_letters_can_be_taken_off_the_ingress(ledger: Path) -> None:
+    """Marked private (admin API): the ingress refuses every handler, `rea dlq list/show` still
+    read the letters through the admin API, and a new registration makes it public again."""
+    with Harness(APP, app_env={"REA_LEDGER": str(ledger)}) as h:
+        plan = {"fail_at": "ship", "strategy": "best_effort", "broken_compensation": "charge"}
+        assert h.client.post("/SagaOrder/p1/run", json=plan).status_code == 422
+        (letter,) = _wait_for_letters(h, {"p1"}, 1)
+        h.admin_client.patch_service("SagaDeadLetters", public=False)
+        for handler in ("list", "show", "retry", "discard"):
+            response = h.client.post(f"/SagaDeadLetters/order/{handler}", json=letter["id"])
+            assert response.status_code == 400, handler
+            assert "not public" in response.json()["message"]
+        listed = _rea(h, "list")
+        assert letter["id"] in listed.stdout, listed.stderr
+        shown = _rea(h, "show", "order", letter["id"])
+        assert json.loads(shown.stdout)["step"] == "charge", shown.stderr
+        refused = _rea(h, "retry", "order", letter["id"])
+        assert refused.returncode == 2
+        assert "not public" in refused.stderr
+        h.register()
+        assert h.admin_client.service("SagaDeadLetters").public

@@ -1,4 +1,9 @@
-"""`rea dlq list | show | retry | discard`: saga dead letters in `SagaDeadLetters`."""
+"""`rea dlq list | show | retry | discard`: saga dead letters in `SagaDeadLetters`.
+
+`list` and `show` read the letters with SQL on the admin API, so they work whether or not
+`SagaDeadLetters` is public on the ingress; `retry` and `discard` call its handlers through the
+ingress (a compensation runs in the app, not here).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import typer
 from rich.table import Table
 
 from rea.admin import AdminError
+from rea.admin._core import sql_string
 from rea.cli._endpoints import (
     AdminOption,
     IngressOption,
@@ -38,23 +44,31 @@ def _call(ingress: str | None, saga: str, handler: str, value: Any = None) -> An
             server_failure(exc)
 
 
-def _sagas(admin: str | None) -> list[str]:
-    sql = f"SELECT DISTINCT service_key FROM state WHERE service_name = '{SERVICE}'"
+def _letters(admin: str | None, saga: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The dead letters of every saga (or of `saga`), oldest first, read from the state table."""
+    sql = f"SELECT service_key, value_utf8 FROM state WHERE service_name = {sql_string(SERVICE)}"
+    sql += " AND key = 'letters'"
+    if saga is not None:
+        sql += f" AND service_key = {sql_string(saga)}"
     try:
         with admin_client(admin) as client:
             rows = client.query(sql)
     except AdminError as exc:
         server_failure(exc)
-    return sorted(str(row["service_key"]) for row in rows)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: str(r["service_key"])):
+        letters = json.loads(row.get("value_utf8") or "{}")
+        found[str(row["service_key"])] = list(letters.values())
+    return found
 
 
 @app.command("list")
-def list_letters(admin: AdminOption = None, ingress: IngressOption = None) -> None:
+def list_letters(admin: AdminOption = None) -> None:
     """List every dead letter of every saga."""
     table = Table("saga", "id", "step", "error", "cause", "retries", box=None, pad_edge=False)
     count = 0
-    for saga in _sagas(admin):
-        for letter in _call(ingress, saga, "list") or []:
+    for saga, letters in _letters(admin).items():
+        for letter in letters:
             count += 1
             table.add_row(saga, letter["id"], letter["step"], letter.get("error") or "(parked)",
                           letter["cause"], str(letter.get("retries", 0)))  # fmt: skip
@@ -64,12 +78,12 @@ def list_letters(admin: AdminOption = None, ingress: IngressOption = None) -> No
 
 
 @app.command("show")
-def show(saga: str, letter_id: str, ingress: IngressOption = None) -> None:
+def show(saga: str, letter_id: str, admin: AdminOption = None) -> None:
     """Print one dead letter as JSON."""
-    letter = _call(ingress, saga, "show", letter_id)
-    if letter is None:
+    found = [x for x in _letters(admin, saga).get(saga, []) if x.get("id") == letter_id]
+    if not found:
         fail(f"no dead letter {letter_id!r} in saga {saga!r}", code=EXIT_USAGE)
-    console.print(json.dumps(letter, indent=2), markup=False)
+    console.print(json.dumps(found[0], indent=2), markup=False)
 
 
 @app.command("retry")
