@@ -23,7 +23,7 @@ from restate import RestateDurableCallFuture, SendHandle
 
 from rea import _sdk
 from rea._idempotency import check_key
-from rea._invocation import checked
+from rea._invocation import RESERVED_PROMISE_PREFIX, checked
 from rea._sdk import Serde
 from rea._serde import serde_for
 
@@ -40,7 +40,7 @@ Kind = Literal["service", "object", "workflow"]
 #: `get_output` can wait for (or peek at) the run's result without ever starting a run.
 ATTACH_HANDLER = "_rea_attach"
 OUTPUT_HANDLER = "_rea_output"
-OUTPUT_PROMISE = "_rea.output"
+OUTPUT_PROMISE = RESERVED_PROMISE_PREFIX + "output"
 
 _NO_INPUT: Any = object()
 _CLIENT_NAMES = {"service": "ServiceClient", "object": "ObjectClient", "workflow": "WorkflowClient"}

@@ -30,11 +30,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from restate import TerminalError
+
 from rea import _sdk
 from rea._policy import Policy, violation
 from rea._sdk import InvocationContext, RetryableError
 
 PLANE_METADATA_KEY = "rea.plane"
+
+#: Workflow promises whose names start with this are rea's own (see `_workflow_output`).
+RESERVED_PROMISE_PREFIX = "_rea."
 
 Plane = Literal["control", "data"]
 
@@ -279,6 +284,15 @@ class GuardedContext(InvocationContext):
     def promise(self, name: str, *args: Any, **kwargs: Any) -> Any:
         check_usable(f"ctx.promise({name!r})", self._rea_state)
         require_control_plane(f"ctx.promise({name!r})")
+        if isinstance(name, str) and name.startswith(RESERVED_PROMISE_PREFIX):
+            # rea keeps a workflow's result in such a promise; a handler that resolves promises
+            # by a name its caller sends would otherwise let any caller fail the run (409
+            # "promise was already completed" when rea resolves it) or fake its result.
+            raise TerminalError(
+                f"the promise name {name!r} is reserved by rea (names starting with "
+                f"{RESERVED_PROMISE_PREFIX!r})",
+                status_code=400,
+            )
         return super().promise(name, *args, **kwargs)
 
     def awakeable(self, *args: Any, **kwargs: Any) -> Any:

@@ -79,6 +79,19 @@ def test_workflow_submit_signal_attach_and_output(h: Harness) -> None:
     assert h.client.post("/CCaller/output", json="w1").json() == receipt
 
 
+def test_callers_cannot_reach_the_promise_rea_keeps_the_output_in(h: Harness) -> None:
+    """A handler resolving caller-named promises cannot be made to touch rea's output promise:
+    400, and the run still ends with (and attach still returns) its own result."""
+    assert h.client.post("/CCaller/submit", json="w2").json().startswith("inv_")
+    spoof = h.client.post("/CSignup/w2/resolve", json="_rea.output")
+    assert spoof.status_code == 400
+    assert "reserved by rea" in spoof.json()["message"]
+    assert h.client.post("/CCaller/signal", json="w2").json() == "confirmed 4711"
+    receipt = {"order_id": "w2@example.com:4711", "charged": 0.0}
+    assert h.client.get("/restate/workflow/CSignup/w2/attach").json() == receipt
+    assert h.client.post("/CCaller/attach", json="w2").json() == receipt
+
+
 def test_attach_never_starts_a_workflow(h: Harness) -> None:
     """attach on a workflow id never submitted waits (here: times out) and creates no run."""
     assert h.client.post("/CCaller/attach_or_timeout", json="never").json() == "timeout"

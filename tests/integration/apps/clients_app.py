@@ -82,6 +82,12 @@ async def confirm(ctx: restate.WorkflowSharedContext, code: str) -> str:
     return f"confirmed {code}"
 
 
+@signup.handler()
+async def resolve(ctx: restate.WorkflowSharedContext, name: str) -> None:
+    """Careless on purpose: resolves whichever promise the caller names."""
+    await ctx.promise(name, type_hint=str).resolve("from the caller")
+
+
 BILLING = rea.ServiceClient(charge)
 PING = rea.ServiceClient(ping)
 REFUSE = rea.ServiceClient(refuse)
