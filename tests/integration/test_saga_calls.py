@@ -71,6 +71,36 @@ def test_plain_compensation_using_the_context_names_the_context_form(
     assert _available(h, "misused") == 98  # what the dead letter is for: still held
 
 
+def test_context_compensation_dead_letter_is_retried_through_a_handler(
+    rea_harness: HarnessFactory,
+) -> None:
+    """A release refused for good is dead-lettered; its retry makes the call again, from
+    SagaDeadLetters/retry, and the stock comes back."""
+    h = rea_harness(APP)
+    sku = "frozen-widget"
+    h.client.post(f"/Stock/{sku}/freeze", json=True).raise_for_status()
+    declined = h.client.post("/StockOrders/place", json={"sku": sku, "qty": 4, "amount": 500})
+    assert declined.status_code == 402
+    deadline = time.monotonic() + 10
+    while not (letters := [x for x in h.client.post("/SagaDeadLetters/stock-order/list").json()
+                           if x["origin"] == declined.headers["x-restate-id"]]):  # fmt: skip
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (letter,) = letters
+    assert (letter["step"], letter["compensation"]) == ("reserve", "stock-order/reserve")
+    assert "frozen" in letter["error"]
+    assert _available(h, sku) == 96
+    still = h.client.post("/SagaDeadLetters/stock-order/retry", json=letter["id"])
+    assert still.json() == "failed: the stock is frozen"
+    h.client.post(f"/Stock/{sku}/freeze", json=False).raise_for_status()
+    retried = h.client.post("/SagaDeadLetters/stock-order/retry", json=letter["id"])
+    assert retried.json() == "compensated"
+    assert _available(h, sku) == 100
+    calls = [_called(e) for e in _journal(h, retried.headers["x-restate-id"])
+             if e["entry_type"] == "Command: Call"]  # fmt: skip
+    assert calls == [f"Stock/{sku}/release"]
+
+
 @pytest.mark.parametrize("policy", ["strict", "warn"])
 def test_context_compensations_survive_app_kills(policy: str) -> None:
     """Orders in flight across 3 app SIGKILLs: every declined order's stock is back."""

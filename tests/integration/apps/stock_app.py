@@ -32,10 +32,18 @@ async def reserve(ctx: restate.ObjectContext, qty: int) -> int:
 
 @stock.handler()
 async def release(ctx: restate.ObjectContext, qty: int) -> int:
-    """Give `qty` units back; the units left."""
+    """Give `qty` units back; the units left. Refused while the SKU is frozen."""
+    if await rea.State(ctx, "frozen", bool, default=False).get():
+        raise restate.TerminalError("the stock is frozen", status_code=423)
     return await rea.State(ctx, "available", int, default=INITIAL_STOCK).update(
         lambda units: units + qty
     )
+
+
+@stock.handler()
+async def freeze(ctx: restate.ObjectContext, frozen: bool) -> None:
+    """Refuse releases (an outage of the stock system, for the dead-letter test) or stop it."""
+    rea.State(ctx, "frozen", bool, default=False).set(frozen)
 
 
 @stock.handler(kind="shared")
