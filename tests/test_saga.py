@@ -96,3 +96,30 @@ def test_occurrences_count_from_one() -> None:
     """Occurrence 0 does not exist."""
     with pytest.raises(ValueError, match="from 1"):
         _saga().key("charge", 0)
+
+
+def test_without_served_dead_letters_a_letter_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """rea.app(..., dead_letters=False): a dead letter is an error log line, never dropped."""
+    from restate import TerminalError
+
+    from rea import _dead_letters
+
+    monkeypatch.setattr(_dead_letters, "_served", False)
+    _dead_letters.dead_letter(
+        _Ctx(),  # type: ignore[arg-type]
+        saga="s",
+        step="charge",
+        occurrence=2,
+        compensation=undo,
+        payload={"amount": 3},
+        key="k-2",
+        failure=TerminalError("refund refused"),
+        cause=TerminalError("declined", status_code=402),
+    )
+    (record,) = [r for r in caplog.records if r.name == "rea.saga"]
+    assert record.levelname == "ERROR"
+    assert "'charge'" in record.getMessage()
+    assert '"idempotency_key":"k-2"' in record.getMessage()
+    assert "refund refused" in record.getMessage()

@@ -28,6 +28,7 @@ from restate.server_context import ServerInvocationContext
 
 import rea
 from rea import _invocation, _sdk
+from rea._app import prepare
 from rea.errors import ReaError, SdkIncompatible
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,10 +273,11 @@ class _FakeVM:
         raise AssertionError(f"the attempt failed: {message}\n{stacktrace}")
 
 
-async def _attempt(fn: Callable[..., Any]) -> bytes | None:
+async def _attempt(fn: Callable[..., Any], handler: Any = None) -> bytes | None:
     vm = _FakeVM()
     invocation = SimpleNamespace(input_buffer=b"", random_seed=7, key="")
-    ctx = ServerInvocationContext(vm, handler_from_callable(fn), invocation, {}, None, None)  # type: ignore[arg-type]
+    handler = handler or handler_from_callable(fn)
+    ctx = ServerInvocationContext(vm, handler, invocation, {}, None, None)  # type: ignore[arg-type]
     await ctx.enter()
     return vm.output
 
@@ -314,9 +316,13 @@ async def test_rea_app_guards_the_context_of_every_attempt() -> None:
             ctx.set("k", 1)  # type: ignore[attr-defined]  # skipped under WARN: shared handler
         return "ok"
 
-    rea.app([obj])
-    assert await _attempt(peek) == b'"ok"'
+    (served,) = [s for s in prepare([obj]) if s.name == "ContractGuarded"]
+    assert await _attempt(peek, served.handlers["peek"]) == b'"ok"'
     assert seen == ["GuardedContext"]
+    # The user's own handler is left as written: no guard, so the write reaches the SDK.
+    with pytest.raises(AssertionError, match="sys_set_state"):
+        await _attempt(peek)
+    assert seen == ["GuardedContext", "ServerInvocationContext"]
 
 
 # -- failing loudly ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from restate.handler import Handler, handler_from_callable, invoke_handler
 from restate.serde import DefaultSerde, JsonSerde
 from typing_extensions import TypedDict
 
-from rea._serde import TypeAdapterSerde, install_serdes, serde_for
+from rea._serde import TypeAdapterSerde, install_serdes, rejection_counts, serde_for
 from rea.errors import InvalidInput, OutputSerializationError
 
 
@@ -59,21 +59,37 @@ class Struct(msgspec.Struct):
         (
             Address,
             Address("1 Main St", "Springfield"),
-            b'{"street":"1 Main St","city":"Springfield"}',
+            b'{"street": "1 Main St", "city": "Springfield"}',
         ),
-        (list[Item], [Item(sku="B", price=1.0)], b'[{"sku":"B","price":1.0}]'),
-        (Point, {"x": 1, "y": 2}, b'{"x":1,"y":2}'),
+        (list[Item], [Item(sku="B", price=1.0)], b'[{"sku": "B", "price": 1.0}]'),
+        (Point, {"x": 1, "y": 2}, b'{"x": 1, "y": 2}'),
         (Optional[Item], Item(sku="C", price=3.0), b'{"sku":"C","price":3.0}'),  # noqa: UP045
     ],
     ids=["int", "str", "model", "dataclass", "list-model", "typeddict", "optional-model"],
 )
 def test_round_trip(type_: Any, value: Any, wire: bytes) -> None:
-    """A value serializes to the expected JSON and comes back equal and of the same type."""
+    """A value serializes to the SDK's JSON and comes back equal and of the same type."""
     serde = TypeAdapterSerde[Any](type_)
     assert serde.serialize(value) == wire
     back = serde.deserialize(wire)
     assert back == value
     assert type(back) is type(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 1, "b": [1, 2.5, None]}, ["é", "日本"], "naïve", 1.0, 10**20, True, {"n": {"k": []}}],
+)
+def test_same_bytes_as_the_sdk(value: Any) -> None:
+    """Plain JSON values are written byte for byte as the SDK's DefaultSerde writes them."""
+    assert TypeAdapterSerde[Any](Any).serialize(value) == DefaultSerde().serialize(value)
+    assert TypeAdapterSerde[Any](type(value)).serialize(value) == DefaultSerde().serialize(value)
+
+
+def test_models_are_written_as_the_sdk_writes_them() -> None:
+    """A pydantic model is compact JSON, as model_dump_json (the SDK's choice for models)."""
+    cart = Cart(items=[Item(sku="é", price=1.0)])
+    assert TypeAdapterSerde[Cart](Cart).serialize(cart) == cart.model_dump_json().encode()
 
 
 def test_none_maps_to_empty_bytes() -> None:
@@ -249,7 +265,8 @@ def test_arity_and_client_lookup_survive() -> None:
     assert handler is svc.handlers["ship"]
     assert handler.arity == 2
     assert (
-        handler.handler_io.input_serde.serialize(Address("s", "c")) == b'{"street":"s","city":"c"}'
+        handler.handler_io.input_serde.serialize(Address("s", "c"))
+        == b'{"street": "s", "city": "c"}'
     )
 
 
@@ -273,13 +290,69 @@ def test_discovery_shows_schemas() -> None:
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="pydantic accepts typing.TypedDict")
-def test_typing_typeddict_fails_at_install_with_the_fix() -> None:
-    """typing.TypedDict on Python < 3.12 is a TypeError naming the handler and the fix."""
+async def test_typing_typeddict_is_read_as_the_sdk_reads_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """typing.TypedDict on Python < 3.12 is served (read like the SDK, missing keys and all)."""
     svc = restate.Service("Old")
+
+    @svc.handler()
+    async def take(ctx: restate.Context, value: OldPoint) -> int:
+        return value.get("x", -1)
+
+    install_serdes(svc)
+    assert caplog.records == []  # the default mode needs no validation: nothing to warn about
+    assert await invoke_handler(svc.handlers["take"], None, b'{"x": 3}') == b"3"
+    assert await invoke_handler(svc.handlers["take"], None, b"{}") == b"-1"
+    with pytest.raises(InvalidInput, match="not JSON"):
+        await invoke_handler(svc.handlers["take"], None, b"{nope")
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="pydantic accepts typing.TypedDict")
+async def test_strict_typing_typeddict_falls_back_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Strict validation of a typing.TypedDict it cannot validate: the SDK's serde, a warning."""
+    svc = restate.Service("OldStrict")
 
     @svc.handler()
     async def take(ctx: restate.Context, value: OldPoint) -> int:
         return value["x"]
 
-    with pytest.raises(TypeError, match=r"handler Old\.take: .*typing_extensions import TypedDict"):
-        install_serdes(svc)
+    kept = svc.handlers["take"].handler_io.input_serde
+    install_serdes(svc, validation="strict")
+    assert svc.handlers["take"].handler_io.input_serde is kept
+    (record,) = caplog.records
+    assert "OldStrict/take" in record.getMessage()
+    assert "typing_extensions import TypedDict" in record.getMessage()
+    assert await invoke_handler(svc.handlers["take"], None, b'{"x": 3}') == b"3"
+
+
+async def test_strict_validates_typeddicts() -> None:
+    """Strict mode validates a TypedDict pydantic can handle; the default reads it as JSON."""
+    for validation, expected in (("compatible", b'"1"'), ("strict", None)):
+        svc = restate.Service(f"Td{validation}")
+
+        @svc.handler()
+        async def take(ctx: restate.Context, value: Point) -> str:
+            return str(value.get("x"))
+
+        install_serdes(svc, validation=validation)
+        body = b'{"x": 1}'  # y is missing
+        if expected is None:
+            with pytest.raises(InvalidInput, match="y: Field required"):
+                await invoke_handler(svc.handlers["take"], None, body)
+        else:
+            assert await invoke_handler(svc.handlers["take"], None, body) == expected
+
+
+async def test_rejected_input_is_logged_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    """Input that fails validation is logged with the handler and counted, then raised."""
+    svc = _service()
+    install_serdes(svc)
+    before = rejection_counts().get("Shop/checkout", 0)
+    with pytest.raises(InvalidInput):
+        await invoke_handler(svc.handlers["checkout"], None, b'{"street": "s"}')
+    assert rejection_counts()["Shop/checkout"] == before + 1
+    assert "rejected input of Shop/checkout" in caplog.text
+    assert "city: Field required" in caplog.text

@@ -11,26 +11,23 @@ from rea import _sdk
 from rea._invocation import invocation_scope
 from rea._sdk import AnyService
 
-__all__ = ["app"]
+__all__ = ["app", "prepare"]
 
-_INSTALLED = "_rea_installed"
+Validation = Literal["compatible", "strict"]
 
 
-def _install(service: AnyService) -> None:
-    """Give every handler of `service` rea's serdes and per-attempt machinery, once."""
+def _install(service: AnyService, *, validation: Validation, workflow_output: bool) -> None:
+    """Give every handler of `service` (a clone) rea's serdes and per-attempt machinery."""
     from rea._serde import install_serdes
     from rea._workflow_output import install_workflow_output
 
-    if isinstance(service, restate.Workflow):
+    if workflow_output and isinstance(service, restate.Workflow):
         install_workflow_output(service)
-    install_serdes(service)
+    install_serdes(service, validation=validation)
     for handler in _sdk.handlers(service).values():
-        if handler.marked(_INSTALLED):
-            continue
         # First, so that user context managers already run guarded, and rea's bookkeeping
         # (marking the invocation finished) happens after theirs.
         handler.prepend_context_manager(invocation_scope)
-        handler.mark(_INSTALLED)
 
 
 def app(
@@ -39,38 +36,69 @@ def app(
     protocol: Literal["bidi", "request_response"] | None = None,
     identity_keys: list[str] | None = None,
     journal_value_codec: Any = None,
+    validation: Validation = "compatible",
+    dead_letters: bool = True,
+    workflow_output: bool = True,
 ) -> Any:
     """Build the Restate ASGI app for `services`, with rea's guards, serdes and validation.
 
-    User handlers are unchanged: rea hooks in through the SDK's
-    `invocation_context_managers` and handler serdes.
+    A drop-in for ``restate.app``: rea works on copies of the services, so the objects passed
+    in (and any other app built from them) are left exactly as they were. See docs/app.md for
+    what rea changes on the wire, on purpose.
 
     Args:
         services: The services, virtual objects and workflows to serve.
         protocol: Force ``"bidi"`` or ``"request_response"``; default: by HTTP version.
         identity_keys: Restate request-identity public keys (``publickeyv1_...``).
         journal_value_codec: Passed to the SDK unchanged.
+        validation: ``"compatible"``: pydantic models, dataclasses and other typed inputs are
+            validated (bad input is a 400), TypedDict inputs are read as the SDK reads them;
+            ``"strict"``: TypedDict inputs are validated too. See docs/serde.md.
+        dead_letters: Serve `rea.SagaDeadLetters`, where sagas leave compensations that could
+            not complete. Without it such a compensation is logged as an error instead.
+        workflow_output: Add the two helper handlers (and the output promise) to every
+            workflow that `rea.WorkflowClient.attach` / ``get_output`` need.
 
     Returns:
         An ASGI application (serve it with hypercorn, or `rea dev`).
 
     Raises:
         SdkIncompatible: The installed restate-sdk lacks something rea relies on.
+        ValueError: An unknown `validation` mode.
     """
     # Before anything touches the SDK's internals: an incompatible SDK fails here, loudly,
     # rather than leaving a guard out.
     _sdk.check()
-    from rea._dead_letters import SagaDeadLetters
-
-    services = list(services)
-    letters = _sdk.service_name(SagaDeadLetters)
-    if all(_sdk.service_name(s) != letters for s in services):
-        services.append(SagaDeadLetters)
-    for service in services:
-        _install(service)
+    if validation not in ("compatible", "strict"):
+        raise ValueError(f"validation must be 'compatible' or 'strict', not {validation!r}")
+    clones = prepare(
+        services, validation=validation, dead_letters=dead_letters, workflow_output=workflow_output
+    )
     return restate.app(
-        services,
+        clones,
         protocol=protocol,
         identity_keys=identity_keys,
         journal_value_codec=journal_value_codec,
     )
+
+
+def prepare(
+    services: Iterable[AnyService],
+    *,
+    validation: Validation = "compatible",
+    dead_letters: bool = True,
+    workflow_output: bool = True,
+) -> list[AnyService]:
+    """The copies of `services` (plus rea's own) that `app` serves, with rea installed."""
+    given = list(services)
+    if dead_letters:
+        from rea import _dead_letters
+
+        name = _sdk.service_name(_dead_letters.SagaDeadLetters)
+        if all(_sdk.service_name(s) != name for s in given):
+            given.append(_dead_letters.SagaDeadLetters)
+        _dead_letters.served()
+    clones = [_sdk.clone(service) for service in given]
+    for service in clones:
+        _install(service, validation=validation, workflow_output=workflow_output)
+    return clones

@@ -16,6 +16,7 @@ Who can do what (everything rea adds to an app is reachable by whoever reaches t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ import restate
 from pydantic import BaseModel
 from restate import TerminalError
 
+from rea import _sdk
 from rea._clients import ObjectClient
 from rea._compensations import Declared, lookup, name_of
 from rea._run import RetryPolicy
@@ -61,6 +63,15 @@ SagaDeadLetters = restate.VirtualObject(
 )
 
 LETTERS = StateKey("letters", dict[str, DeadLetter], default={})
+
+logger = logging.getLogger("rea.saga")
+_served = False
+
+
+def served() -> None:
+    """Note that an app of this process serves `SagaDeadLetters` (`rea.app` calls it)."""
+    global _served
+    _served = True
 
 
 @SagaDeadLetters.handler(ingress_private=True)
@@ -178,4 +189,15 @@ def dead_letter(
         cause=f"[{cause.status_code}] {cause.message}",
         origin=ctx.request().id,
     )
+    if not _served:
+        # rea.app(..., dead_letters=False): nowhere to keep it, so never drop it silently.
+        if not _sdk.is_replaying():
+            logger.error(
+                "saga %r: compensation of step %r did not complete and the app serves no "
+                "SagaDeadLetters (rea.app(..., dead_letters=False)); handle it by hand: %s",
+                saga,
+                step,
+                letter.model_dump_json(),
+            )
+        return
     _ADD.send(ctx, saga, letter)

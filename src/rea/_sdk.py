@@ -34,6 +34,7 @@ tests/test_sdk_contract.py pins all of it; docs/sdk.md says how to move the vers
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import importlib.metadata
 import inspect
@@ -72,6 +73,7 @@ __all__ = [
     "RetryableError",
     "Serde",
     "check",
+    "clone",
     "context_method",
     "current_context",
     "future_context",
@@ -401,13 +403,32 @@ class HandlerRef:
         """Enter `factory()` around every attempt, before the handler's own context managers."""
         self._handler.context_managers = [factory, *(self._handler.context_managers or [])]
 
-    def marked(self, flag: str) -> bool:
-        """Whether rea set `flag` on the handler (so that it installs things once)."""
-        return bool(getattr(self._handler, flag, False))
 
-    def mark(self, flag: str) -> None:
-        """Set rea's `flag` on the handler."""
-        setattr(self._handler, flag, True)
+def _clone_handler(handler: Handler[Any, Any]) -> Handler[Any, Any]:
+    io = handler.handler_io
+    return dataclasses.replace(
+        handler,
+        handler_io=dataclasses.replace(
+            io,
+            input_type=None if io.input_type is None else dataclasses.replace(io.input_type),
+            output_type=None if io.output_type is None else dataclasses.replace(io.output_type),
+        ),
+        context_managers=list(handler.context_managers or []) or None,
+    )
+
+
+def clone(service: AnyService) -> AnyService:
+    """A copy of `service` whose handlers rea may change without touching the user's objects.
+
+    The copy shares the service's settings and tag (rea only reads them), and has its own
+    handler records, serdes, schema generators and context-manager lists, so `rea.app` can
+    wrap and add handlers while a `restate.app` built from the original serves it as written.
+    The functions themselves stay the user's (the SDK finds a handler's target by its function,
+    for calls made with ``ctx.service_call(fn, ...)``).
+    """
+    copied = copy.copy(service)
+    copied.handlers = {name: _clone_handler(h) for name, h in service.handlers.items()}
+    return copied
 
 
 def handlers(service: AnyService) -> dict[str, HandlerRef]:

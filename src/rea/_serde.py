@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
+import logging
+import threading
 import typing
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast
 
 import restate
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic_core import PydanticSerializationError
+from typing_extensions import is_typeddict
 
 from rea import _sdk
 from rea._sdk import AnyService, DefaultSerde, HandlerRef, Serde
@@ -27,7 +32,9 @@ __all__ = ["TypeAdapterSerde", "install_serdes", "serde_for"]
 
 T = TypeVar("T")
 
-_INSTALLED = "_rea_serdes_installed"
+logger = logging.getLogger("rea.serde")
+_lock = threading.Lock()
+_rejections: Counter[str] = Counter()
 # A message listing a thousand bad list items helps nobody; `errors` still has all of them.
 _MAX_LISTED_ERRORS = 5
 _TYPED_DICT_FIX = (
@@ -100,16 +107,20 @@ class TypeAdapterSerde(Serde[T]):
         return self._adapter
 
     def serialize(self, obj: T | None) -> bytes:
-        """Dump `obj` as JSON; raise `OutputSerializationError` if it does not fit the type."""
+        """Dump `obj` as JSON; raise `OutputSerializationError` if it does not fit the type.
+
+        The bytes are the SDK's for the same value: a pydantic model as ``model_dump_json()``
+        writes it (compact), anything else as ``json.dumps`` writes it (``{"a": 1}``).
+        """
         if obj is None:
             return b""
         try:
-            return self._adapter.dump_json(obj, warnings="error")
+            return self._dump(obj)
         except PydanticSerializationError:
             pass
         # Validate, then dump: a dict shaped like the declared model is the user's obvious intent.
         try:
-            return self._adapter.dump_json(self._adapter.validate_python(obj), warnings="error")
+            return self._dump(self._adapter.validate_python(obj))
         except ValidationError as exc:
             detail = _describe(_errors(exc))
         except ValueError as exc:  # PydanticSerializationError, circular references
@@ -117,6 +128,12 @@ class TypeAdapterSerde(Serde[T]):
         raise OutputSerializationError(
             f"cannot serialize {type(obj).__qualname__} as {self._label}: {detail}"
         )
+
+    def _dump(self, obj: Any) -> bytes:
+        if isinstance(obj, BaseModel):
+            return self._adapter.dump_json(cast(T, obj), warnings="error")
+        plain = self._adapter.dump_python(obj, mode="json", warnings="error")
+        return json.dumps(plain).encode()
 
     def deserialize(self, buf: bytes) -> T | None:
         """Validate JSON `buf` into the type; raise `InvalidInput` naming the bad fields."""
@@ -173,7 +190,7 @@ class _RawInput(Serde[Any]):
     serialize typed arguments through this serde, which is why it is not a plain `BytesSerde`.
     """
 
-    def __init__(self, typed: TypeAdapterSerde[Any]) -> None:
+    def __init__(self, typed: Serde[Any]) -> None:
         self.typed = typed
 
     def deserialize(self, buf: bytes) -> bytes:
@@ -185,13 +202,28 @@ class _RawInput(Serde[Any]):
         return self.typed.serialize(obj)
 
 
-def _handler_serde(annotation: Any, where: str) -> TypeAdapterSerde[Any] | None:
+def _handler_serde(annotation: Any, handler: HandlerRef) -> TypeAdapterSerde[Any] | None:
+    """A typed serde for `annotation`, or None to keep the SDK's (with a warning if needed)."""
     try:
         return TypeAdapterSerde[Any](annotation)
-    except TypeError as exc:
-        raise TypeError(f"handler {where}: {exc}") from exc
-    except PydanticSchemaGenerationError:
+    except TypeError as exc:  # typing.TypedDict on Python < 3.12
+        logger.warning(
+            "rea.app: handler %s/%s keeps the SDK's serde (no validation): %s",
+            handler.service,
+            handler.name,
+            exc,
+        )
         return None
+    except PydanticSchemaGenerationError:
+        # msgspec Structs and arbitrary classes: the SDK's own strategy is the best we have.
+        return None
+
+
+def _has_typed_dict(annotation: Any) -> bool:
+    """Whether `annotation` is, or contains (``list[TD]``, ``TD | None``), a TypedDict."""
+    if is_typeddict(annotation):
+        return True
+    return any(_has_typed_dict(arg) for arg in typing.get_args(annotation))
 
 
 def _missing_input() -> InvalidInput:
@@ -199,19 +231,57 @@ def _missing_input() -> InvalidInput:
     return InvalidInput("invalid input: missing input", errors=errors)
 
 
-def _install_input(handler: HandlerRef, serde: TypeAdapterSerde[Any]) -> None:
-    original = cast(Callable[[restate.Context, Any], Awaitable[Any]], handler.fn)
+def _read_json(raw: bytes) -> Any:
+    """The SDK's reading of an untyped input (`json.loads`; empty is None), with 400s."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
+        errors = [{"loc": (), "msg": f"not JSON: {exc}", "type": "json_invalid"}]
+        raise InvalidInput(f"invalid input: not JSON: {exc}", errors=errors) from exc
+
+
+def _validating_reader(serde: TypeAdapterSerde[Any]) -> Callable[[bytes], Any]:
     accepts_none = serde.accepts_none()
     deserialize = serde.deserialize
 
+    def read(raw: bytes) -> Any:
+        if raw:
+            return deserialize(raw)
+        if accepts_none:
+            return None
+        raise _missing_input()
+
+    return read
+
+
+def _rejected(ctx: restate.Context, handler: HandlerRef, exc: InvalidInput) -> None:
+    """Log and count input that failed validation: a one-way send has no caller to tell."""
+    target = f"{handler.service}/{handler.name}"
+    with _lock:
+        _rejections[target] += 1
+    request = getattr(ctx, "request", None)  # None when a test calls the handler directly
+    invocation = request().id if callable(request) else "?"
+    logger.warning("rejected input of %s (invocation %s): %s", target, invocation, exc.message)
+
+
+def rejection_counts() -> dict[str, int]:
+    """Inputs rejected by validation in this process, per ``service/handler`` (for metrics)."""
+    with _lock:
+        return dict(_rejections)
+
+
+def _install_input(handler: HandlerRef, serde: Serde[Any], read: Callable[[bytes], Any]) -> None:
+    original = cast(Callable[[restate.Context, Any], Awaitable[Any]], handler.fn)
+
     @functools.wraps(original)
     async def fn(ctx: restate.Context, raw: bytes) -> Any:
-        if raw:
-            value = deserialize(raw)
-        elif accepts_none:
-            value = None
-        else:
-            raise _missing_input()
+        try:
+            value = read(raw)
+        except InvalidInput as exc:
+            _rejected(ctx, handler, exc)
+            raise
         return await original(ctx, value)
 
     # arity stays 2, so the SDK passes the raw body (from _RawInput) to `fn`.
@@ -219,8 +289,7 @@ def _install_input(handler: HandlerRef, serde: TypeAdapterSerde[Any]) -> None:
     handler.input_serde = _RawInput(serde)
 
 
-def _install_handler(service: str, handler: HandlerRef) -> None:
-    where = f"{service}.{handler.name}"
+def _install_handler(handler: HandlerRef, validation: str) -> None:
     # The SDK's type hint holds the annotation without Optional, so read the signature again.
     signature = inspect.signature(handler.fn, eval_str=True)
     in_type, out_type = handler.input_type, handler.output_type
@@ -229,16 +298,16 @@ def _install_handler(service: str, handler: HandlerRef) -> None:
         if annotation is not inspect.Parameter.empty and _sdk.sdk_chose_serde(
             handler.input_serde, in_type.annotation
         ):
-            serde = _handler_serde(annotation, where)
-            if serde is not None:
-                _install_input(handler, serde)
-                handler.set_schemas(input_schema=serde.json_schema)
+            _install_typed_input(handler, annotation, validation)
+    returns = signature.return_annotation
     if (
         out_type is not None
         and not out_type.is_void
         and _sdk.sdk_chose_serde(handler.output_serde, out_type.annotation)
+        # A TypedDict result is a plain dict: the SDK's json.dumps already writes it as is.
+        and not (validation == "compatible" and _has_typed_dict(returns))
     ):
-        serde = _handler_serde(signature.return_annotation, where)
+        serde = _handler_serde(returns, handler)
         if serde is not None:
             handler.output_serde = serde
             handler.set_schemas(
@@ -246,18 +315,33 @@ def _install_handler(service: str, handler: HandlerRef) -> None:
             )
 
 
-def install_serdes(service: AnyService) -> None:
+def _install_typed_input(handler: HandlerRef, annotation: Any, validation: str) -> None:
+    if validation == "compatible" and _has_typed_dict(annotation):
+        # Read as the SDK reads it (handlers use .get() on keys callers may omit), except
+        # that a body that is not JSON is the caller's fault: a 400, not a 500.
+        typed = _handler_serde_quiet(annotation)
+        _install_input(handler, typed or DefaultSerde(), _read_json)
+        return
+    serde = _handler_serde(annotation, handler)
+    if serde is not None:
+        _install_input(handler, serde, _validating_reader(serde))
+        handler.set_schemas(input_schema=serde.json_schema)
+
+
+def _handler_serde_quiet(annotation: Any) -> TypeAdapterSerde[Any] | None:
+    try:
+        return TypeAdapterSerde[Any](annotation)
+    except (TypeError, PydanticSchemaGenerationError):
+        return None
+
+
+def install_serdes(service: AnyService, *, validation: str = "compatible") -> None:
     """Give every typed handler of `service` pydantic serdes, 400s for bad input and schemas.
 
-    Internal: `rea.app` calls it. Untyped handlers and serdes the user passed to the decorator
-    are left as they are; a second call on the same service changes nothing.
-
-    Raises:
-        TypeError: A handler uses ``typing.TypedDict`` on Python < 3.12.
+    Internal: `rea.app` calls it on its copy of each service. Untyped handlers and serdes the
+    user passed to the decorator are left as they are; a second call changes nothing. A type
+    pydantic cannot validate here (``typing.TypedDict`` on Python < 3.12 under ``"strict"``)
+    keeps the SDK's serde, with one warning naming the handler and the fix.
     """
-    name = _sdk.service_name(service)
     for handler in _sdk.handlers(service).values():
-        if handler.marked(_INSTALLED):
-            continue
-        _install_handler(name, handler)
-        handler.mark(_INSTALLED)
+        _install_handler(handler, validation)

@@ -22,7 +22,6 @@ from rea._invocation import base_method
 from rea._sdk import BytesSerde, HandlerRef
 
 _RAW = BytesSerde()
-_WRAPPED = "_rea_output_kept"
 
 WorkflowAnyContext = restate.WorkflowContext | restate.WorkflowSharedContext
 
@@ -70,9 +69,8 @@ def install_workflow_output(workflow: restate.Workflow) -> None:
     if ATTACH_HANDLER in handlers:
         return
     for handler in handlers.values():
-        if handler.kind == "workflow" and not handler.marked(_WRAPPED):
+        if handler.kind == "workflow":
             _keep_output(handler)
-            handler.mark(_WRAPPED)
     for name, fn in ((ATTACH_HANDLER, _attach), (OUTPUT_HANDLER, _output)):
         workflow.handler(name=name, output_serde=_RAW, ingress_private=True)(_copy(fn))
 

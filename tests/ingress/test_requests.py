@@ -63,7 +63,7 @@ def test_untyped_by_name_sends_input_only_when_given(make: DriverFactory) -> Non
     assert d.run(facade.call()) == {"any": "thing"}
     assert "content-type" not in d.last.headers
     d.run(facade.call({"x": 1}))
-    assert (d.last.headers["content-type"], d.last.content) == ("application/json", b'{"x":1}')
+    assert (d.last.headers["content-type"], d.last.content) == ("application/json", b'{"x": 1}')
     d.run(facade.call(None))
     assert d.last.content == b"null"
 

@@ -72,7 +72,7 @@ def test_service_call_between_handlers(h: Harness) -> None:
 
 
 def test_typed_dict(h: Harness) -> None:
-    """A typing_extensions.TypedDict is validated in and dumped out."""
+    """Under validation="strict" a typing_extensions.TypedDict is validated in and dumped out."""
     assert h.client.post("/SerdeShop/shift", json={"x": 1, "y": 2}).json() == {"x": 2, "y": 3}
     response = h.client.post("/SerdeShop/shift", json={"x": 1})
     assert response.status_code == 400

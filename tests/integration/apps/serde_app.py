@@ -124,7 +124,8 @@ async def last(ctx: restate.ObjectSharedContext) -> Item | None:
 
 
 for _service in (shop, cart):
-    install_serdes(_service)
+    # Strict: TypedDicts are validated too (the default reads them as the SDK does).
+    install_serdes(_service, validation="strict")
 
 app = restate.app([shop, cart])
 
