@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 _live_groups: set[int] = set()
 _lock = threading.Lock()
@@ -52,7 +52,7 @@ def spawn(
     argv: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
-    log: IO[bytes] | None = None,
+    log: IO[Any] | None = None,
     pass_fds: Sequence[int] = (),
     cwd: str | Path | None = None,
 ) -> subprocess.Popen[bytes]:

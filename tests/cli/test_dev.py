@@ -153,3 +153,50 @@ def test_dev_reuses_a_running_server(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
     assert server.returncode == 0
+
+
+REA_APP = """
+import restate
+from pydantic import BaseModel
+
+import rea
+
+
+class Order(BaseModel):
+    id: str
+    qty: int
+
+
+svc = restate.Service("DevShop")
+
+
+@svc.handler()
+async def place(ctx: restate.Context, order: Order) -> str:
+    return order.id
+
+
+app = rea.app([svc])
+"""
+
+
+def test_dev_shows_a_rejected_one_way_message(tmp_path: Path) -> None:
+    """A one-way send whose input fails validation (the sender got 202) shows on the console."""
+    (tmp_path / "shopapp.py").write_text(REA_APP)
+    proc = _rea_dev(tmp_path, "shopapp:app", "--no-reload")
+    lines: queue.Queue[str] = queue.Queue()
+    errors: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    threading.Thread(target=_reader, args=(proc.stderr, errors), daemon=True).start()
+    seen: list[str] = []
+    try:
+        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
+        _wait_for(lines, r"^Ready", seen)
+        sent = httpx.post(f"{ingress}/DevShop/place/send", json={"id": "o1"}, timeout=30)
+        assert sent.status_code == 202
+        invocation = sent.json()["invocationId"]
+        line = _wait_for(errors, r"rejected input of DevShop/place", seen, timeout=10)
+        assert invocation in line
+        assert "qty: Field required" in line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,7 +57,8 @@ def dev(
         else:
             server = local.start(always_replay=always_replay)
         assert server is not None
-        harness = Harness(app, server=server)
+        # The app's output (its logs, rea's warnings, rejected inputs) goes to this terminal.
+        harness = Harness(app, server=server, app_output=sys.stderr)
         harness.start()
         console.print(f"Restate ingress  {harness.ingress_url}")
         console.print(f"Restate admin    {harness.admin_url}")

@@ -39,6 +39,9 @@ class Harness:
         disable_retries: For the harness's own server only.
         startup_timeout: Seconds to wait for the app and the server.
         app_env: Extra environment variables for a child app process.
+        app_output: Where a child app process writes its output (stdout and stderr), e.g.
+            ``sys.stderr`` to see its logs live, as `rea dev` does; default: a temporary file
+            whose tail is quoted when the app fails to start.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class Harness:
         disable_retries: bool = False,
         startup_timeout: float = 30.0,
         app_env: dict[str, str] | None = None,
+        app_output: IO[Any] | None = None,
     ) -> None:
         if not isinstance(app, str) and not is_asgi_app(app):
             raise AppStartError(f"{app!r} is not an ASGI app (app(scope, receive, send))")
@@ -62,6 +66,7 @@ class Harness:
             startup_timeout=startup_timeout,
         )
         self._app_env = dict(app_env or {})
+        self._app_output = app_output
         self._sock = listening_socket()
         self._proc: subprocess.Popen[bytes] | None = None
         self._app_log: IO[bytes] | None = None
@@ -167,12 +172,12 @@ class Harness:
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
             env.update(self._app_env)
             fd = self._sock.fileno()
-            if self._app_log is None:
+            if self._app_log is None and self._app_output is None:
                 self._app_log = _temp_log()
             self._proc = _process.spawn(
                 [sys.executable, "-m", "rea.testing._serve", "--fd", str(fd), self.app],
                 env=env,
-                log=self._app_log,
+                log=self._app_output or self._app_log,
                 pass_fds=[fd],
             )
         else:
