@@ -41,9 +41,24 @@ def _bad_model(step: str, field: str) -> Difference:
     )
 
 
+WRONG_TYPE = "a typed input of the wrong type: rea 400 after one attempt (docs/app.md); the SDK "
+WRONG_TYPE += "hands the value over unchecked"
+
 DIFFERENCES: dict[str, Difference] = {
     # values
     "malformed-json": NOT_JSON,
+    "str-given-a-number": Difference(
+        step="response",
+        sdk=Expect(200, body=b"5"),
+        rea=Expect(400, message="invalid input: Input should be a valid string"),
+        why=WRONG_TYPE,
+    ),
+    "list-given-a-dict": Difference(
+        step="response",
+        sdk=Expect(200, body=b'{"a": 1}'),
+        rea=Expect(400, message="invalid input: Input should be a valid array"),
+        why=WRONG_TYPE,
+    ),
     "crash-retried": REA_FRAME,
     # TypedDicts: read as the SDK reads them, except a body that is not JSON
     "typing-typeddict-malformed-json": NOT_JSON,
