@@ -356,3 +356,37 @@ async def test_rejected_input_is_logged_and_counted(caplog: pytest.LogCaptureFix
     assert rejection_counts()["Shop/checkout"] == before + 1
     assert "rejected input of Shop/checkout" in caplog.text
     assert "city: Field required" in caplog.text
+
+
+async def test_compatible_mode_checks_plain_json_without_converting() -> None:
+    """Plain JSON inputs are checked strictly and handed over as the SDK reads them."""
+    svc = restate.Service("PlainJson")
+
+    @svc.handler()
+    async def halve(ctx: restate.Context, value: float) -> float:
+        return value
+
+    @svc.handler()
+    async def count(ctx: restate.Context, value: int) -> str:
+        return repr(value)
+
+    install_serdes(svc)
+    assert await invoke_handler(svc.handlers["halve"], None, b"3") == b"3"  # not 3.0
+    assert await invoke_handler(svc.handlers["count"], None, b"") == b'"None"'  # as the SDK
+    for body in (b'"42"', b"2.0", b"true"):
+        with pytest.raises(InvalidInput, match="valid integer"):
+            await invoke_handler(svc.handlers["count"], None, body)
+
+
+async def test_strict_mode_converts_plain_json() -> None:
+    """Under strict, plain JSON inputs are validated in pydantic's lax mode, and converted."""
+    svc = restate.Service("PlainJsonStrict")
+
+    @svc.handler()
+    async def count(ctx: restate.Context, value: int) -> str:
+        return repr(value)
+
+    install_serdes(svc, validation="strict")
+    assert await invoke_handler(svc.handlers["count"], None, b'"42"') == b'"42"'
+    with pytest.raises(InvalidInput, match="missing input"):
+        await invoke_handler(svc.handlers["count"], None, b"")

@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import threading
+import types
 import typing
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -33,6 +34,8 @@ __all__ = ["TypeAdapterSerde", "install_serdes", "serde_for"]
 T = TypeVar("T")
 
 logger = logging.getLogger("rea.serde")
+_JSON_SCALARS = (int, float, str, bool, type(None))
+_JSON_CONTAINERS = (list, dict, tuple, typing.Union, types.UnionType, Sequence, Mapping)
 _lock = threading.Lock()
 _rejections: Counter[str] = Counter()
 # A message listing a thousand bad list items helps nobody; `errors` still has all of them.
@@ -150,6 +153,18 @@ class TypeAdapterSerde(Serde[T]):
     ) -> dict[str, Any]:
         """The JSON schema of the type, as discovery shows it."""
         return self._adapter.json_schema(mode=mode)
+
+    def check(self, buf: bytes) -> None:
+        """Check JSON `buf` against the type in pydantic's strict mode (no coercion).
+
+        Raises:
+            InvalidInput: naming the bad fields.
+        """
+        try:
+            self._adapter.validate_json(buf, strict=True)
+        except ValidationError as exc:
+            errors = _errors(exc)
+            raise InvalidInput(f"invalid input: {_describe(errors)}", errors=errors) from exc
 
     def accepts_none(self) -> bool:
         """Whether None is a valid value (Optional, Any, unions with None)."""
@@ -304,8 +319,9 @@ def _install_handler(handler: HandlerRef, validation: str) -> None:
         out_type is not None
         and not out_type.is_void
         and _sdk.sdk_chose_serde(handler.output_serde, out_type.annotation)
-        # A TypedDict result is a plain dict: the SDK's json.dumps already writes it as is.
-        and not (validation == "compatible" and _has_typed_dict(returns))
+        # Plain JSON values and TypedDicts (plain dicts): the SDK's json.dumps already writes
+        # them as is; a dump through pydantic would coerce (3 -> 3.0 for a float result).
+        and not (validation == "compatible" and (_has_typed_dict(returns) or _json_only(returns)))
     ):
         serde = _handler_serde(returns, handler)
         if serde is not None:
@@ -313,6 +329,33 @@ def _install_handler(handler: HandlerRef, validation: str) -> None:
             handler.set_schemas(
                 output_schema=functools.partial(serde.json_schema, mode="serialization")
             )
+
+
+def _checking_reader(serde: TypeAdapterSerde[Any]) -> Callable[[bytes], Any]:
+    check = serde.check
+
+    def read(raw: bytes) -> Any:
+        value = _read_json(raw)
+        if raw:
+            check(raw)  # the type, strictly: "42" is no int, 1 is no bool
+        return value  # as the SDK hands it over: 3 stays 3 for a float, a list stays a list
+
+    return read
+
+
+def _json_only(annotation: Any) -> bool:
+    """Whether `annotation` describes plain JSON values only (no models, dates, enums...)."""
+    if annotation is Any or annotation in _JSON_SCALARS or annotation in (list, dict, tuple):
+        return True
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Literal:
+        return True
+    if origin is typing.Annotated:
+        return _json_only(args[0])
+    if origin in _JSON_CONTAINERS:
+        return all(arg is Ellipsis or _json_only(arg) for arg in args)
+    return False
 
 
 def _install_typed_input(handler: HandlerRef, annotation: Any, validation: str) -> None:
@@ -323,9 +366,15 @@ def _install_typed_input(handler: HandlerRef, annotation: Any, validation: str) 
         _install_input(handler, typed or DefaultSerde(), _read_json)
         return
     serde = _handler_serde(annotation, handler)
-    if serde is not None:
+    if serde is None:
+        return
+    if validation == "compatible" and _json_only(annotation):
+        # Checked, not converted: the handler gets the value the SDK would hand it (and an
+        # empty body is None, as there), so working code sees no difference at all.
+        _install_input(handler, serde, _checking_reader(serde))
+    else:
         _install_input(handler, serde, _validating_reader(serde))
-        handler.set_schemas(input_schema=serde.json_schema)
+    handler.set_schemas(input_schema=serde.json_schema)
 
 
 def _handler_serde_quiet(annotation: Any) -> TypeAdapterSerde[Any] | None:

@@ -434,17 +434,5 @@ assert len(CASES) == sum(len(cases) for cases in CATEGORIES.values()), "duplicat
 #: Cases where rea.app does not give the SDK's answer yet, and no difference is documented:
 #: check_pending.py runs them (``pytest tests/integration/compat/check_pending.py``); each moves
 #: back to the suite once rea matches it, or to differences.py if the difference is kept.
-PENDING: dict[str, str] = {
-    "str-param-empty-body": "issue 11 scope 2: a handler with a parameter, called with an "
-    "empty body, gets None from the SDK (200); rea answers 400 'missing input'",
-    "workflow-promise-resolved": "the same for BlockAndWaitWorkflow-style getState(ctx, output: "
-    "str), which callers call without a body",
-    "workflow-promise-rejected": "the same",
-    "float-given-an-int": "a float parameter given 3: the SDK hands over the int and answers "
-    "3, rea coerces it to 3.0 and answers 3.0 (same value, other bytes)",
-    "int-given-a-whole-float": "an int parameter given 2.0: SDK 2.0, rea coerces to 2",
-    "int-given-a-numeric-string": 'an int parameter given "42": SDK "42", rea coerces to '
-    "42 (pydantic's lax mode: neither the SDK's value nor a 400)",
-    "bool-given-1": "a bool parameter given 1: SDK 1, rea coerces to true",
-}
+PENDING: dict[str, str] = {}
 assert PENDING.keys() <= CASES.keys()

@@ -53,6 +53,24 @@ DIFFERENCES: dict[str, Difference] = {
         rea=Expect(400, message="invalid input: Input should be a valid string"),
         why=WRONG_TYPE,
     ),
+    "int-given-a-whole-float": Difference(
+        step="response",
+        sdk=Expect(200, body=b"2.0"),
+        rea=Expect(400, message="invalid input: Input should be a valid integer"),
+        why=WRONG_TYPE,
+    ),
+    "int-given-a-numeric-string": Difference(
+        step="response",
+        sdk=Expect(200, body=b'"42"'),
+        rea=Expect(400, message="invalid input: Input should be a valid integer"),
+        why=WRONG_TYPE,
+    ),
+    "bool-given-1": Difference(
+        step="response",
+        sdk=Expect(200, body=b"1"),
+        rea=Expect(400, message="invalid input: Input should be a valid boolean"),
+        why=WRONG_TYPE,
+    ),
     "list-given-a-dict": Difference(
         step="response",
         sdk=Expect(200, body=b'{"a": 1}'),
