@@ -23,18 +23,22 @@ Guards (rule names):
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import logging
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import restate
 from restate import TerminalError
 
 from rea import _sdk
 from rea._policy import Policy, violation
 from rea._sdk import InvocationContext, RetryableError
+from rea.errors import InvalidInput, PolicyViolation
 
 PLANE_METADATA_KEY = "rea.plane"
 
@@ -65,6 +69,9 @@ class InvocationState:
     def target(self) -> str:
         return f"{self.service_name}/{self.handler_name}"
 
+
+#: Failed attempts and failed invocations, with their ids (`rea dev` shows them live).
+logger = logging.getLogger("rea.invocation")
 
 _current: ContextVar[InvocationState | None] = ContextVar("rea_invocation", default=None)
 #: The run action executing here: its name, and the fix text for ``ctx.inside_run`` (None:
@@ -345,7 +352,7 @@ class _InvocationScope:
     every handler, so it should cost as little as possible.
     """
 
-    __slots__ = ("_state", "_token")
+    __slots__ = ("_ctx", "_state", "_token")
 
     async def __aenter__(self) -> None:
         ctx = _sdk.current_context()
@@ -353,6 +360,7 @@ class _InvocationScope:
         if handler is None or not isinstance(ctx, InvocationContext):  # pragma: no cover
             self._token = None
             return
+        self._ctx = ctx
         state = InvocationState(
             service_name=handler.service,
             service_kind=handler.service_kind,
@@ -367,10 +375,39 @@ class _InvocationScope:
         self._state = state
         self._token = _current.set(state)
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if self._token is not None:
             self._state.finished = True
             _current.reset(self._token)
+            if exc is not None:
+                _report(self._ctx, self._state, exc)
+
+
+def _report(ctx: InvocationContext, state: InvocationState, exc: BaseException) -> None:
+    """Log how an attempt failed: a developer sees it where the app's output goes."""
+    if restate.is_internal_exception(exc) or isinstance(exc, asyncio.CancelledError):
+        return  # a suspension or the SDK's own control flow, not a failure
+    if isinstance(exc, InvalidInput):
+        return  # rea's serde logged it already, with the errors
+    invocation = ctx.request().id
+    if isinstance(exc, TerminalError):
+        level = logging.WARNING if isinstance(exc, PolicyViolation) else logging.INFO
+        logger.log(
+            level,
+            "invocation %s %s failed: [%s] %s",
+            invocation,
+            state.target,
+            exc.status_code,
+            exc.message,
+        )
+        return
+    logger.warning(
+        "invocation %s %s: attempt failed, Restate will retry it: %r",
+        invocation,
+        state.target,
+        exc,
+        exc_info=exc,
+    )
 
 
 def invocation_scope() -> _InvocationScope:

@@ -200,3 +200,48 @@ def test_dev_shows_a_rejected_one_way_message(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def _readme_app() -> str:
+    """The quickstart app of README.md, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("```python\n# app.py\n") + len("```python\n")
+    return readme[start : readme.index("```", start)]
+
+
+def test_dev_shows_the_readme_quickstart_live(tmp_path: Path) -> None:
+    """On the README's app, a handler's print and the guard's warning show within a second."""
+    (tmp_path / "app.py").write_text(_readme_app())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rea", "dev", "app:app", "--no-reload", "--data",
+         str(tmp_path / ".rea")],
+        cwd=tmp_path,
+        # The policy is pinned: CI=true in the environment would make it STRICT.
+        env=dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONUNBUFFERED="1", COLUMNS="200",
+                 RESTATE_FRAMEWORK_POLICY="warn"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    errors: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    threading.Thread(target=_reader, args=(proc.stderr, errors), daemon=True).start()
+    seen: list[str] = []
+    try:
+        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
+        admin = _wait_for(lines, r"Restate admin\s+http://", seen).split()[-1]
+        assert _wait_for(lines, r"Restate UI\s+http://", seen).split()[-1] == f"{admin}/ui/"
+        _wait_for(lines, r"Retries\s+Restate's default policy", seen)
+        _wait_for(lines, r"^Ready", seen)
+        assert httpx.post(f"{ingress}/Counter/apples/add", json=3, timeout=30).json() == 3
+        answered = time.monotonic()
+        assert "app │ apples: adding 3" in _wait_for(errors, r"apples: adding 3", seen)
+        assert time.monotonic() - answered < 1.0
+        reset = httpx.post(f"{ingress}/Counter/apples/reset", timeout=30)
+        assert reset.status_code == 200  # WARN: the write is skipped, the call goes on
+        answered = time.monotonic()
+        warning = _wait_for(errors, r"state\.write_in_shared", seen)
+        assert time.monotonic() - answered < 1.0
+        assert "WARNING rea.policy" in warning
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)

@@ -59,6 +59,16 @@ def test_replay_and_retry_options_change_the_config() -> None:
     assert config["default-retry-policy"]["on-max-attempts"] == "kill"
 
 
+def test_max_attempts_none_keeps_restates_default_policy() -> None:
+    """max_attempts=None (what `rea dev` uses) leaves Restate's own retry policy in place."""
+    server = RestateServer(max_attempts=None)
+    assert not any("RETRY_POLICY" in key for key in server.environment())
+    policy = _dump_config(server)["default-retry-policy"]
+    assert (policy["initial-interval"], policy["max-attempts"]) == ("500ms", 70)
+    assert policy["on-max-attempts"] == "pause"
+    assert _dump_config(RestateServer(max_attempts=5))["default-retry-policy"]["max-attempts"] == 5
+
+
 def test_stop_ends_the_process_and_removes_the_directory() -> None:
     """stop() ends the server process and deletes its temporary base directory."""
     server = RestateServer().start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +11,7 @@ import typer
 
 from rea._loader import load_app
 from rea.admin import Deployment
+from rea.cli._app_output import AppOutput
 from rea.cli._output import EXIT_USAGE, console, err_console, fail
 from rea.cli._register import services_table
 from rea.cli._state import LocalServer
@@ -37,8 +37,22 @@ def dev(
     always_replay: Annotated[
         bool, typer.Option(help="Suspend and replay at every await (catches non-determinism).")
     ] = False,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            show_default=False,
+            help="Retry a failing invocation N times (from 50 ms), then kill it: fast failure "
+            "while developing. Default: Restate's own policy (500 ms doubling to 1 m, 70 "
+            "attempts, then pause), as in production.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve APP on a local Restate server, register it, and reload it on change."""
+    """Serve APP on a local Restate server, register it, and reload it on change.
+
+    The app's output (prints, logs, rea's warnings, failed attempts with their invocation ids
+    and tracebacks) is shown live, each line prefixed with ``app │``.
+    """
     try:
         load_app(app)
     except AppStartError as exc:
@@ -50,19 +64,30 @@ def dev(
         signal.signal(sig, lambda *_: stop.set())
 
     harness: Harness | None = None
+    output = AppOutput(err_console)
     try:
         server: ServerEndpoint | None = local.read()
         if server is not None:
             console.print(f"Reusing the Restate server at {server.admin_url}")
+            policy = "as the running server is configured"
         else:
-            server = local.start(always_replay=always_replay)
+            attempts = None if retries is None else retries + 1
+            server = local.start(always_replay=always_replay, max_attempts=attempts)
+            policy = _policy(retries)
         assert server is not None
-        # The app's output (its logs, rea's warnings, rejected inputs) goes to this terminal.
-        harness = Harness(app, server=server, app_output=sys.stderr)
+        harness = Harness(
+            app,
+            server=server,
+            app_output=output.writer,
+            # Unbuffered: a print shows when it happens, not when a buffer fills.
+            app_env={"PYTHONUNBUFFERED": "1"},
+        )
         harness.start()
         console.print(f"Restate ingress  {harness.ingress_url}")
         console.print(f"Restate admin    {harness.admin_url}")
+        console.print(f"Restate UI       {harness.admin_url}/ui/")
         console.print(f"App              {harness.app_url} (pid {harness.app_pid})")
+        console.print(f"Retries          {policy}")
         console.print(services_table(Deployment.from_json(harness.deployment).services))
         console.print("Ready. Ctrl-C stops everything.")
         if not reload:
@@ -83,5 +108,12 @@ def dev(
     finally:
         if harness is not None:
             harness.close()
+        output.close()
         local.stop()
         console.print("Stopped.")
+
+
+def _policy(retries: int | None) -> str:
+    if retries is None:
+        return "Restate's default policy: 500 ms doubling to 1 m, 70 attempts, then pause"
+    return f"{retries} retries from 50 ms, then kill (--retries)"

@@ -76,8 +76,15 @@ class LocalServer:
                 return ports[0], ports[1], ports[2]
         return free_port(), free_port(), free_port()
 
-    def start(self, *, always_replay: bool = False) -> RestateServer | None:
-        """Start a server for this directory, or return None if one already runs."""
+    def start(
+        self, *, always_replay: bool = False, max_attempts: int | None = None
+    ) -> RestateServer | None:
+        """Start a server for this directory, or return None if one already runs.
+
+        Args:
+            always_replay: Suspend and replay at every await.
+            max_attempts: Attempts per invocation, then kill; None: Restate's default policy.
+        """
         if self.read() is not None:
             return None
         self.root.mkdir(parents=True, exist_ok=True)
@@ -85,7 +92,10 @@ class LocalServer:
         if not gitignore.exists():
             gitignore.write_text("*\n")
         server = RestateServer(
-            base_dir=self.root / "server", ports=self._ports(), always_replay=always_replay
+            base_dir=self.root / "server",
+            ports=self._ports(),
+            always_replay=always_replay,
+            max_attempts=max_attempts,
         )
         server.start()
         self._server = server

@@ -23,6 +23,8 @@ from rea.testing._server import RestateServer, ServerEndpoint
 
 __all__ = ["Harness"]
 
+_CHILD = "import sys; from rea.testing._serve import _entry; sys.exit(_entry())"
+
 
 class Harness:
     """An app served by hypercorn (HTTP/2 cleartext) and registered with a Restate server.
@@ -175,7 +177,9 @@ class Harness:
             if self._app_log is None and self._app_output is None:
                 self._app_log = _temp_log()
             self._proc = _process.spawn(
-                [sys.executable, "-m", "rea.testing._serve", "--fd", str(fd), self.app],
+                # -c, not -m: rea.testing imports _serve, and running an imported module as
+                # __main__ makes runpy warn on the app's output.
+                [sys.executable, "-c", _CHILD, "--fd", str(fd), self.app],
                 env=env,
                 log=self._app_output or self._app_log,
                 pass_fds=[fd],
@@ -184,12 +188,15 @@ class Harness:
             self._thread = ThreadServer(self.app, self._sock.fileno())
             self._thread.start()
 
-    def _app_log_tail(self, lines: int = 20) -> str:
+    def app_log(self) -> str:
+        """What a child app process wrote so far ("" with `app_output`, or in-process)."""
         if self._app_log is None:
             return ""
         self._app_log.flush()
-        text = Path(self._app_log.name).read_text(errors="replace")
-        return "\n".join(text.strip().splitlines()[-lines:])
+        return Path(self._app_log.name).read_text(errors="replace")
+
+    def _app_log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.app_log().strip().splitlines()[-lines:])
 
     def _wait_app_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

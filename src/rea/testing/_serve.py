@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -114,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, required=True, help="inherited listening socket")
     parser.add_argument("app", help="module:attr of the ASGI app")
     args = parser.parse_args(argv)
+    if not logging.getLogger().handlers:
+        # Without a handler Python prints only warnings, without their logger: the app's own
+        # info logs and the name of what warned would be lost (rea dev and the harness's log).
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = load_app(args.app)
 
     async def run() -> None:

@@ -65,6 +65,9 @@ class RestateServer:
     Args:
         always_replay: Suspend at every await (inactivity timeout 0 s).
         disable_retries: One attempt per invocation, then kill.
+        max_attempts: Attempts per invocation before it is killed (from 50 ms, doubling);
+            None keeps Restate's own default policy (500 ms doubling to 1 m, 70 attempts, then
+            pause), as `rea dev` does. `disable_retries` means 1.
         binary: The restate-server to run; default: `rea server install`'s lookup order.
         base_dir: Keep data here (not removed on stop); default: a temporary directory.
         host: The loopback address to listen on.
@@ -79,6 +82,7 @@ class RestateServer:
         *,
         always_replay: bool = True,
         disable_retries: bool = False,
+        max_attempts: int | None = 3,
         binary: str | os.PathLike[str] | None = None,
         base_dir: str | os.PathLike[str] | None = None,
         host: str = "127.0.0.1",
@@ -89,6 +93,9 @@ class RestateServer:
     ) -> None:
         self.always_replay = always_replay
         self.disable_retries = disable_retries
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        self.max_attempts = 1 if disable_retries else max_attempts
         self.host = host
         self.startup_timeout = startup_timeout
         self._binary = Path(binary) if binary is not None else None
@@ -156,11 +163,12 @@ class RestateServer:
             "RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": "32 MB",
             "RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT": "0s" if self.always_replay else "1m",
             "RESTATE_WORKER__INVOKER__ABORT_TIMEOUT": "10s",
-            "RESTATE_DEFAULT_RETRY_POLICY__INITIAL_INTERVAL": "50ms",
-            "RESTATE_DEFAULT_RETRY_POLICY__MAX_ATTEMPTS": "1" if self.disable_retries else "3",
-            "RESTATE_DEFAULT_RETRY_POLICY__ON_MAX_ATTEMPTS": "kill",
             "RESTATE_SHUTDOWN_TIMEOUT": "2s",
         }
+        if self.max_attempts is not None:
+            settings["RESTATE_DEFAULT_RETRY_POLICY__INITIAL_INTERVAL"] = "50ms"
+            settings["RESTATE_DEFAULT_RETRY_POLICY__MAX_ATTEMPTS"] = str(self.max_attempts)
+            settings["RESTATE_DEFAULT_RETRY_POLICY__ON_MAX_ATTEMPTS"] = "kill"
         settings.update(self._extra_env)
         return settings
 

@@ -8,10 +8,17 @@ Fixtures:
 
 Marker:
     integration: the test needs a real Restate server.
+
+Warnings: rea's warnings and errors (policy violations under WARN, rejected inputs, failed
+attempts) logged by the code under test, in this process or in an app process started by
+`rea_harness`, are listed per test in a "rea warnings" section of the terminal summary, so that
+WARN never means "silently", even for tests that pass.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -26,6 +33,29 @@ from rea.testing._harness import Harness
 from rea.testing._server import RemoteServer, RestateServer, ServerEndpoint
 
 HarnessFactory = Callable[..., Harness]
+
+_PROPERTY = "rea_warnings"
+#: Lines shown in the summary at most (the rest are counted).
+_MAX_LINES = 30
+# App processes log as "WARNING rea.policy: ..." (the format rea.testing._serve sets up).
+_APP_LINE = re.compile(r"^(WARNING|ERROR|CRITICAL) rea\.\S+: ")
+
+
+class _Collector(logging.Handler):
+    """Keeps rea's warnings logged in this process, per running test."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.test: str | None = None
+        self.lines: dict[str, list[str]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.test is not None:
+            line = f"{record.levelname} {record.name}: {record.getMessage()}"
+            self.lines.setdefault(self.test, []).append(line)
+
+
+_collector = _Collector()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "integration: needs a real Restate server (started by rea or --rea-server)"
     )
+    logging.getLogger("rea").addHandler(_collector)
     # SIGTERM would end the interpreter without teardown; as an interrupt, fixtures and the
     # atexit sweep stop the servers and apps this session started.
     if (
@@ -67,6 +98,55 @@ def _admin_from_ingress(ingress: str) -> str:
     return urlunsplit((parts.scheme, netloc, "", "", ""))
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    logging.getLogger("rea").removeHandler(_collector)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    _collector.test = item.nodeid
+    yield
+    _collector.test = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # On the teardown report: xdist ships user_properties from its workers to the summary.
+    if call.when == "teardown":
+        lines = _collector.lines.pop(item.nodeid, [])
+        lines += getattr(item, "_rea_app_lines", [])
+        if lines:
+            item.user_properties.append((_PROPERTY, lines))
+    yield
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    found: list[tuple[str, list[str]]] = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name == _PROPERTY and getattr(report, "when", "") == "teardown":
+                    found.append((report.nodeid, list(value)))
+    if not found:
+        return
+    terminalreporter.section("rea warnings (logged by the code under test)")
+    shown = 0
+    total = sum(len(lines) for _, lines in found)
+    for nodeid, lines in sorted(found):
+        if shown >= _MAX_LINES:
+            break
+        terminalreporter.write_line(nodeid)
+        for line in lines[: _MAX_LINES - shown]:
+            terminalreporter.write_line(f"  {line[:300]}")
+            shown += 1
+    if total > shown:
+        terminalreporter.write_line(f"... and {total - shown} more")
+
+
+def _app_warnings(harness: Harness) -> list[str]:
+    return [line for line in harness.app_log().splitlines() if _APP_LINE.match(line)]
+
+
 @pytest.fixture(scope="session")
 def restate_server(request: pytest.FixtureRequest) -> Iterator[ServerEndpoint]:
     """A real Restate server for the whole session: started here, or ``--rea-server``."""
@@ -80,7 +160,9 @@ def restate_server(request: pytest.FixtureRequest) -> Iterator[ServerEndpoint]:
 
 
 @pytest.fixture
-def rea_harness(restate_server: ServerEndpoint) -> Iterator[HarnessFactory]:
+def rea_harness(
+    restate_server: ServerEndpoint, request: pytest.FixtureRequest
+) -> Iterator[HarnessFactory]:
     """Serve and register apps on the session's server: ``h = rea_harness(app)``."""
     made: list[Harness] = []
 
@@ -90,5 +172,9 @@ def rea_harness(restate_server: ServerEndpoint) -> Iterator[HarnessFactory]:
         return harness.start()
 
     yield make
+    lines: list[str] = []
     for harness in reversed(made):
+        lines += _app_warnings(harness)
         harness.close()
+    if lines:
+        request.node._rea_app_lines = lines

@@ -88,4 +88,4 @@ def test_rejected_one_way_message_is_logged(apps: Apps) -> None:
 
 def _app_log(harness: Harness) -> list[str]:
     # The child app's stdout and stderr; Harness keeps them in a private temporary file.
-    return harness._app_log_tail(lines=10_000).splitlines()
+    return harness.app_log().splitlines()
