@@ -39,6 +39,7 @@ REA = [
     "State",
     "StateKey",
     "SyncIngressClient",
+    "UsageError",
     "WorkflowClient",
     "__version__",
     "app",

@@ -24,6 +24,7 @@ from rea.errors import (
     SdkIncompatible,
     ServerNotInstalledError,
     ServerStartError,
+    UsageError,
 )
 
 # Imported on first use: these pull in code (and a registered virtual object) that a process
@@ -108,6 +109,7 @@ __all__ = [
     "State",
     "StateKey",
     "SyncIngressClient",
+    "UsageError",
     "WorkflowClient",
     "__version__",
     "app",

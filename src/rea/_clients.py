@@ -26,6 +26,7 @@ from rea._idempotency import check_key
 from rea._invocation import RESERVED_PROMISE_PREFIX, checked
 from rea._sdk import Serde
 from rea._serde import serde_for
+from rea.errors import UsageTypeError, UsageValueError
 
 __all__ = ["ObjectClient", "ServiceClient", "WorkflowClient"]
 
@@ -67,7 +68,7 @@ def _endpoint_from_handler(fn: Callable[..., Any], kind: Kind) -> _Endpoint:
     actual = handler.service_kind
     if actual != kind:
         name = f"{handler.service}/{handler.name}"
-        raise TypeError(f"{name} is a {actual} handler: use rea.{_CLIENT_NAMES[actual]}")
+        raise UsageTypeError(f"{name} is a {actual} handler: use rea.{_CLIENT_NAMES[actual]}")
     signature = inspect.signature(fn, eval_str=True)
     params = list(signature.parameters.values())
     takes_input = len(params) >= 2
@@ -85,7 +86,7 @@ def _endpoint_from_handler(fn: Callable[..., Any], kind: Kind) -> _Endpoint:
 
 def _endpoint_by_name(service: str, handler: str, kind: Kind, types: tuple[Any, ...]) -> _Endpoint:
     if not service or not handler:
-        raise ValueError("a client by name needs a service name and a handler name")
+        raise UsageValueError("a client by name needs a service name and a handler name")
     input_type, output_type = types if len(types) == 2 else (Any, Any)
     return _Endpoint(
         service=service,
@@ -110,16 +111,24 @@ def _invoke(
 ) -> Any:
     """Every outgoing call of every client goes through here."""
     checked(ctx, f"{'send to' if send else 'call to'} {endpoint.target}")
+    if endpoint.kind != "service" and not isinstance(key, str):
+        # Checked first: `ObjectClient(h).call(ctx, 3)` forgot the key, it has no extra input.
+        what = "object key" if endpoint.kind == "object" else "workflow id"
+        raise UsageTypeError(
+            f"{endpoint.target} needs the {what} (a str) right after the context: "
+            f"client.call(ctx, key, input); got {key!r}"
+        )
     if value is _NO_INPUT:
         if endpoint.takes_input:
-            raise TypeError(f"{endpoint.target} takes an input: pass it after the context")
+            where = "the context" if endpoint.kind == "service" else "the key"
+            raise UsageTypeError(f"{endpoint.target} takes an input: pass it after {where}")
         value = None
     elif not endpoint.takes_input and value is not None:
-        raise TypeError(f"{endpoint.target} takes no input")
+        raise UsageTypeError(f"{endpoint.target} takes no input: call it without one")
     if endpoint.kind != "service" and not key:
-        raise ValueError(f"{endpoint.target} needs a non-empty key")
+        raise UsageValueError(f"{endpoint.target} needs a non-empty key (Restate refuses '')")
     if delay is not None and delay < timedelta(0):
-        raise ValueError(f"delay must not be negative, got {delay}")
+        raise UsageValueError(f"delay must not be negative, got {delay}")
     return _sdk.raw_call(
         ctx,
         endpoint.service,
@@ -143,12 +152,12 @@ class _Client(Generic[InputT, OutputT]):
         self._endpoint: _Endpoint | None = None
         if isinstance(target, str):
             if handler is None:
-                raise TypeError("a client by name needs the handler name too")
+                raise UsageTypeError("a client by name needs the handler name too")
             self._names = (target, handler)
             self._reference: Callable[..., Any] | None = None
         else:
             if handler is not None:
-                raise TypeError("give either a handler reference or service and handler names")
+                raise UsageTypeError("give either a handler reference or service and handler names")
             self._reference = target
             self._names = ("", "")
             self._endpoint = _endpoint_from_handler(target, self._kind)
@@ -421,7 +430,9 @@ class WorkflowClient(_Client[InputT, OutputT]):
         else:
             endpoint = _endpoint_from_handler(handler, "workflow")
             if endpoint.service != self.endpoint.service:
-                raise TypeError(f"{endpoint.target} is not a handler of {self.endpoint.service}")
+                raise UsageTypeError(
+                    f"{endpoint.target} is not a handler of {self.endpoint.service}"
+                )
         return await _invoke(ctx, endpoint, workflow_id, input, headers=headers)
 
 

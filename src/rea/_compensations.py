@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from rea.errors import UsageTypeError, UsageValueError
+
 __all__ = [
     "Declared",
     "Form",
@@ -76,7 +78,7 @@ def form_of(fn: Callable[..., Any]) -> Form:
             ``(ctx, payload, key)``.
     """
     if not callable(fn):
-        raise TypeError(f"a compensation must be callable, not {fn!r}")
+        raise UsageTypeError(f"a compensation must be callable, not {fn!r}")
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
     cache_key = code if code is not None and not inspect.ismethod(fn) else None
     if cache_key is not None and cache_key in _forms:
@@ -86,7 +88,7 @@ def form_of(fn: Callable[..., Any]) -> Form:
     except (NameError, TypeError):  # unresolvable annotations: the shape is still readable
         signature = inspect.signature(fn)
     except ValueError as exc:  # no signature at all (some builtins)
-        raise TypeError(_shape_error(fn)) from exc
+        raise UsageTypeError(_shape_error(fn)) from exc
     params = list(signature.parameters.values())
     required = [p for p in params if p.kind in _POSITIONAL and p.default is p.empty]
     variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
@@ -96,9 +98,9 @@ def form_of(fn: Callable[..., Any]) -> Form:
     elif len(required) == 2 or (variadic and len(required) < 2):
         takes_context, payload = False, required[0] if required else None
     else:
-        raise TypeError(_shape_error(fn))
+        raise UsageTypeError(_shape_error(fn))
     if takes_context and not inspect.iscoroutinefunction(fn):
-        raise TypeError(
+        raise UsageTypeError(
             f"the compensation {_describe(fn)} takes the context, so it must be `async def` "
             "(it awaits the calls it makes through the context)"
         )
@@ -146,14 +148,14 @@ def compensation(
     """
     by_step = saga is not None or step is not None
     if by_step == (name is not None):
-        raise TypeError(
+        raise UsageTypeError(
             "declare a compensation by saga and step, @rea.compensation('checkout', 'charge'), "
             "or by name, @rea.compensation(name='refund-card'), not both"
         )
     if by_step and not (saga and step):
-        raise ValueError("@rea.compensation(saga, step) needs a saga name and a step name")
+        raise UsageValueError("@rea.compensation(saga, step) needs a saga name and a step name")
     if name is not None and not name.strip():
-        raise ValueError("a compensation's name must not be empty")
+        raise UsageValueError("a compensation's name must not be empty")
     key = (saga or "", step or "")
     declared_name = name if name is not None else f"{saga}/{step}"
 
@@ -161,7 +163,7 @@ def compensation(
         entry = Declared(declared_name, fn, form_of(fn))
         previous = _by_name.get(declared_name)
         if previous is not None and not _same_source(previous.fn, fn):
-            raise ValueError(
+            raise UsageValueError(
                 f"the compensation name {declared_name!r} is already declared for "
                 f"{_describe(previous.fn)}; give each compensation its own name"
             )

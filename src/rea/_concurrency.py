@@ -21,6 +21,7 @@ from restate import DurablePromise, RestateDurableFuture, TerminalError
 
 from rea import _sdk
 from rea._invocation import checked
+from rea.errors import UsageTypeError, UsageValueError
 
 __all__ = ["Outcome", "Selected", "fan_out", "gather", "map_concurrent", "ordered", "select"]
 
@@ -44,7 +45,7 @@ class Outcome(Generic[ResultT]):
 
     def __post_init__(self) -> None:
         if self.error is not None and self.value is not None:
-            raise ValueError("an Outcome holds a value or an error, not both")
+            raise UsageValueError("an Outcome holds a value or an error, not both")
 
     @property
     def ok(self) -> bool:
@@ -83,14 +84,16 @@ def _durable(futures: Sequence[object], operation: str) -> list[RestateDurableFu
                 # is journaled until awaited, so closing it loses nothing (and mutes a warning).
                 future.close()
                 hint = " (a coroutine: use rea.run_async, not rea.run, to get a future)"
-            raise TypeError(
+            raise UsageTypeError(
                 f"{operation}: argument {position} ({type(future).__name__}) is not a durable "
                 f"future of the handler's context{hint}"
             )
         if context is None:
             context = owner
         elif owner is not context:
-            raise TypeError(f"{operation}: all futures must come from the same handler context")
+            raise UsageTypeError(
+                f"{operation}: all futures must come from the same handler context"
+            )
     return cast(list[RestateDurableFuture[Any]], list(futures))
 
 
@@ -179,7 +182,7 @@ async def map_concurrent(
     """
     checked(ctx, "rea.map_concurrent()")
     if limit < 1:
-        raise ValueError(f"rea.map_concurrent(): limit must be at least 1, not {limit}")
+        raise UsageValueError(f"rea.map_concurrent(): limit must be at least 1, not {limit}")
     pending = enumerate(items)
     results: list[ResultT | None] = []
     in_flight: list[tuple[int, RestateDurableFuture[ResultT]]] = []
@@ -227,7 +230,7 @@ async def select(ctx: restate.Context, **futures: Awaitable[ResultT]) -> Selecte
     """
     checked(ctx, "rea.select()")
     if not futures:
-        raise ValueError("rea.select(): give at least one future, e.g. select(ctx, done=call)")
+        raise UsageValueError("rea.select(): give at least one future, e.g. select(ctx, done=call)")
     named = list(futures.items())
     completed, _ = await restate.wait_completed(*_durable(list(futures.values()), "rea.select()"))
     done = {id(future) for future in completed}
@@ -247,7 +250,7 @@ def _fallback_key(item: object) -> tuple[str, Any]:
         # Sets are only partially ordered (by subset), and their repr follows hash order.
         return (name, tuple(_fallback_key(element) for element in ordered(item)))
     if kind.__repr__ is object.__repr__:
-        raise TypeError(
+        raise UsageTypeError(
             f"rea.ordered(): {kind.__qualname__} items cannot be compared and their repr holds "
             "a memory address, so no order is the same on every replay; give the class __lt__ "
             "(e.g. @dataclass(order=True)) or a __repr__, or sort the items yourself"

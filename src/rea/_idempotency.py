@@ -29,6 +29,7 @@ import restate
 
 from rea._invocation import current_state
 from rea._policy import Policy, violation
+from rea.errors import UsageTypeError, UsageValueError
 
 __all__ = ["MAX_KEY_LENGTH", "check_key", "idempotency_key"]
 
@@ -82,7 +83,7 @@ def _text(part: object) -> str:
         TypeError: its type has no text that is stable across processes.
     """
     if part is None:
-        raise ValueError("an idempotency key part must not be None")
+        raise UsageValueError("an idempotency key part must not be None")
     if isinstance(part, enum.Enum):
         # Before str/int: str() of a (str, Enum) member is "Cls.NAME", which is not the value.
         return _text(part.value)
@@ -92,19 +93,19 @@ def _text(part: object) -> str:
         text = str(part)
     elif isinstance(part, float):
         if not math.isfinite(part):
-            raise ValueError(f"an idempotency key part must be a finite number, not {part!r}")
+            raise UsageValueError(f"an idempotency key part must be a finite number, not {part!r}")
         text = repr(part)  # shortest round-trip form: the same on every CPython 3
     elif isinstance(part, dt.date | dt.time):
         text = part.isoformat()
     else:
         # str() of most objects falls back to a repr with a memory address, different in every
         # process: a key built from it would never dedupe anything.
-        raise TypeError(
+        raise UsageTypeError(
             f"cannot build an idempotency key from a {type(part).__name__}; pass str, int, "
             "UUID, Enum, Decimal, float or date/time values (or str(x) if its text is stable)"
         )
     if not text.strip():
-        raise ValueError("an idempotency key part must not be empty or blank")
+        raise UsageValueError("an idempotency key part must not be empty or blank")
     return text
 
 
@@ -144,7 +145,7 @@ def idempotency_key(*parts: object) -> str:
         TypeError: a part of another type (its text may change between processes).
     """
     if not parts:
-        raise ValueError("idempotency_key() needs at least one part")
+        raise UsageValueError("idempotency_key() needs at least one part")
     return _bounded(SEPARATOR.join(_part(part) for part in parts))
 
 
@@ -216,7 +217,7 @@ def check_key(key: str | None, *, ctx: restate.Context | None, target: str) -> s
     if key is None:
         return None
     if not isinstance(key, str):
-        raise TypeError(f"an idempotency key must be a str, not {type(key).__name__}")
+        raise UsageTypeError(f"an idempotency key must be a str, not {type(key).__name__}")
     problem = _malformation(key)
     if problem is not None:
         applied = violation(

@@ -25,6 +25,7 @@ from restate import RestateDurableFuture, RunOptions
 from rea._invocation import base_method, checked, code_site, current_state, guard_action
 from rea._policy import violation
 from rea._serde import serde_for
+from rea.errors import UsageValueError
 
 __all__ = ["RetryPolicy", "now", "random", "run", "run_async", "run_void", "uuid"]
 
@@ -52,11 +53,11 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1 or None, not {self.max_attempts}")
+            raise UsageValueError(f"max_attempts must be >= 1 or None, not {self.max_attempts}")
         if self.factor < 1:
-            raise ValueError(f"factor must be >= 1, not {self.factor}")
+            raise UsageValueError(f"factor must be >= 1, not {self.factor}")
         if self.initial_interval <= timedelta(0) or self.max_interval <= timedelta(0):
-            raise ValueError("initial_interval and max_interval must be positive")
+            raise UsageValueError("initial_interval and max_interval must be positive")
 
     @property
     def bounded(self) -> bool:

@@ -26,6 +26,7 @@ from rea._idempotency import idempotency_key
 from rea._invocation import checked, guard_action, require_control_plane
 from rea._policy import violation
 from rea._run import RetryPolicy, run
+from rea.errors import UsageTypeError, UsageValueError
 
 __all__ = ["CompensationStrategy", "Saga"]
 
@@ -95,7 +96,7 @@ class Saga(Generic[PayloadT]):
 
     def __post_init__(self) -> None:
         if not self.name:
-            raise ValueError("a saga needs a name")
+            raise UsageValueError("a saga needs a name")
         require_control_plane(f"rea.Saga({self.name!r})")
 
     # -- building the stack ------------------------------------------------------------------
@@ -137,7 +138,7 @@ class Saga(Generic[PayloadT]):
             if entry.name == step:
                 entry.completed = True
                 return
-        raise ValueError(f"saga {self.name!r} has no step {step!r} to complete")
+        raise UsageValueError(f"saga {self.name!r} has no step {step!r} to complete")
 
     def _current(self, step: str) -> int:
         """The occurrence of `step` in progress: added and not completed, else the next one."""
@@ -149,7 +150,7 @@ class Saga(Generic[PayloadT]):
     def _key(self, step: str, occurrence: int | None, *role: str) -> str:
         n = self._current(step) if occurrence is None else occurrence
         if n < 1:
-            raise ValueError(f"occurrences count from 1, not {n}")
+            raise UsageValueError(f"occurrences count from 1, not {n}")
         # The first occurrence keeps the key of sagas without occurrences: an upgrade in the
         # middle of a saga hands its compensation the key its action was given.
         numbered = (str(n),) if n > 1 else ()
@@ -318,6 +319,6 @@ def _as_action(compensation: Callable[..., Any]) -> Callable[..., Any]:
     def run_sync(payload: Any, key: str) -> None:
         result = compensation(payload, key)
         if inspect.isawaitable(result):
-            raise TypeError("a sync compensation returned an awaitable: make it async def")
+            raise UsageTypeError("a sync compensation returned an awaitable: make it async def")
 
     return run_sync

@@ -24,6 +24,7 @@ from typing_extensions import TypeVar
 from rea._invocation import base_method, checked, may_write_state
 from rea._sdk import Serde
 from rea._serde import serde_for
+from rea.errors import UsageValueError
 
 __all__ = ["KeyedContext", "State", "StateKey"]
 
@@ -65,7 +66,7 @@ class State(Generic[ValueT, ContextT]):
     ) -> None: ...
     def __init__(self, ctx: Any, name: str, type_: Any, *, default: Any = _MISSING) -> None:
         if not name:
-            raise ValueError("a state name cannot be empty")
+            raise UsageValueError("a state name cannot be empty")
         self._ctx = ctx
         self.name = name
         self.type = type_
@@ -126,7 +127,7 @@ class StateKey(Generic[ValueT]):
     def __init__(self: StateKey[ValueT | None], name: str, type_: type[ValueT]) -> None: ...
     def __init__(self, name: str, type_: Any, *, default: Any = _MISSING) -> None:
         if not name:
-            raise ValueError("a state name cannot be empty")
+            raise UsageValueError("a state name cannot be empty")
         self.name = name
         self.type = type_
         self._default = default

@@ -8,6 +8,10 @@ code that reaches the caller as the HTTP status of the ingress response::
     ├── PolicyViolation           (TerminalError, 500) a guard fired under the STRICT policy
     ├── InvalidInput              (TerminalError, 400) handler input failed validation
     ├── OutputSerializationError  (TerminalError, 500) a handler's result cannot be serialized
+    ├── UsageError                (TerminalError, 500) rea's API used wrongly; the message names
+    │   │                         the fix (a retry would make the same call again)
+    │   ├── UsageTypeError        also a TypeError (wrong argument types, a missing key)
+    │   └── UsageValueError       also a ValueError (an empty name, a bad limit)
     ├── ServerNotInstalledError   the restate-server binary cannot be found or installed
     ├── ServerStartError          a restate-server process did not become healthy
     ├── AppStartError             an app process did not serve or could not be loaded
@@ -46,6 +50,9 @@ __all__ = [
     "SdkIncompatible",
     "ServerNotInstalledError",
     "ServerStartError",
+    "UsageError",
+    "UsageTypeError",
+    "UsageValueError",
 ]
 
 
@@ -101,6 +108,24 @@ class OutputSerializationError(_TerminalReaError):
     """
 
     status = 500
+
+
+class UsageError(_TerminalReaError):
+    """rea's API was used wrongly; the message says how to call it instead.
+
+    Terminal (status 500): inside a handler a retry would make the same wrong call again, so
+    Restate must not retry it. Outside handlers it is a plain exception.
+    """
+
+    status = 500
+
+
+class UsageTypeError(UsageError, TypeError):
+    """A `UsageError` that is also a `TypeError`: an argument of the wrong type or count."""
+
+
+class UsageValueError(UsageError, ValueError):
+    """A `UsageError` that is also a `ValueError`: an argument with a value rea cannot use."""
 
 
 class ServerNotInstalledError(ReaError):

@@ -92,6 +92,16 @@ def test_callers_cannot_reach_the_promise_rea_keeps_the_output_in(h: Harness) ->
     assert h.client.post("/CCaller/attach", json="w2").json() == receipt
 
 
+def test_misuse_is_terminal_and_names_the_fix(h: Harness) -> None:
+    """A forgotten object key fails once (not retried) with a message naming the call's shape."""
+    response = h.client.post("/CCaller/forgot_key")
+    assert response.status_code == 500
+    message = response.json()["message"]
+    assert "needs the object key (a str) right after the context" in message
+    invocation = response.headers["x-restate-id"]
+    assert clients_app.FORGOT_KEY_ATTEMPTS.count(invocation) == 1  # terminal: not retried
+
+
 def test_attach_never_starts_a_workflow(h: Harness) -> None:
     """attach on a workflow id never submitted waits (here: times out) and creates no run."""
     assert h.client.post("/CCaller/attach_or_timeout", json="never").json() == "timeout"

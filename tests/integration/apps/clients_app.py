@@ -99,6 +99,16 @@ REMOTE = rea.ServiceClient[Payload, Doubled]("CRemote", "double")
 caller = restate.Service("CCaller")
 
 
+FORGOT_KEY_ATTEMPTS: list[str] = []
+
+
+@caller.handler()
+async def forgot_key(ctx: restate.Context) -> list[int]:
+    """Wrong on purpose: the object key is missing (3 is taken as the key)."""
+    FORGOT_KEY_ATTEMPTS.append(ctx.request().id)
+    return [await COUNTER.call(ctx, 3)]  # type: ignore[call-arg]
+
+
 @caller.handler()
 async def call_service(ctx: restate.Context, order: Order) -> Receipt:
     return await BILLING.call(ctx, order)
