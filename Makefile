@@ -17,10 +17,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	$(BIN)/rea server install
 
-## demo: run examples/quickstart.py end to end on an embedded Restate server
+## demo: run examples/demo.py (a rea.app end to end) on an embedded Restate server
 demo: setup
 	$(BIN)/python examples/demo.py
-	$(BIN)/python examples/saga.py
 
 ## test: ruff, mypy --strict, then the whole test suite (unit and integration) on 2 workers
 test: lint typecheck

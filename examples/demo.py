@@ -1,71 +1,95 @@
-"""`make demo`: run the quickstart app end to end on an embedded Restate server.
+"""`make demo`: rea end to end on an embedded Restate server.
 
-A real restate-server starts on free loopback ports, the app is served by hypercorn and
-registered, and each kind of service is invoked through the ingress.
+A real restate-server starts on free loopback ports; the app (examples/quickstart.py plus the
+saga of examples/saga.py, built with `rea.app`) is served by hypercorn and registered; then
+`rea.SyncIngressClient` drives it: typed state, a pydantic 400, a guard firing, typed calls
+inside a workflow, and a saga rolling back.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from examples.quickstart import app
+import rea
+from examples import quickstart, saga
 from rea.testing import Harness
 
 console = Console(highlight=False, soft_wrap=True)
+# What the app logs (rea's rejected inputs, failed invocations) shows too, marked as the app's.
+logging.basicConfig(format="  app │ %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+
+# The guard below fails loudly (STRICT), whatever the environment says.
+rea.set_policy("strict")
+app = rea.app([quickstart.greeter, quickstart.counter, quickstart.signup, *saga.services])
 
 
 def step(label: str, value: object) -> None:
-    console.print(f"  [bold]{label:<44}[/bold] {value}")
+    console.print(f"  [bold]{escape(label):<46}[/bold] {escape(str(value))}")
 
 
 def main() -> int:
     started = time.perf_counter()
-    with Harness(app) as h:
-        console.print(
-            f"Restate server up and app registered in {time.perf_counter() - started:.2f} s "
-            f"(ingress {h.ingress_url}, admin {h.admin_url})"
-        )
-        services = ", ".join(sorted(s["name"] for s in h.deployment["services"]))
-        step("registered services", services)
+    with Harness(app) as h, rea.SyncIngressClient(h.ingress_url) as client:
+        up = time.perf_counter() - started
+        console.print(f"Restate server up and app registered in {up:.2f} s")
+        checks: list[bool] = []
 
-        console.print("[bold cyan]Service[/] Greeter")
-        greeting = h.client.post("/Greeter/greet", json={"name": "Ada", "excited": True})
-        greeting.raise_for_status()
-        step("greet({'name': 'Ada', 'excited': true})", greeting.json())
-
-        console.print("[bold cyan]VirtualObject[/] Counter: state per key, across calls")
+        console.print("[bold cyan]Typed state[/] Counter (rea.StateKey, atomic update)")
+        add = client.object(quickstart.add)
         for amount in (3, 4):
-            total = h.client.post("/Counter/apples/add", json=amount).json()
-            step(f"Counter/apples add({amount})", total)
-        step("Counter/pears add(10)", h.client.post("/Counter/pears/add", json=10).json())
-        apples = h.client.post("/Counter/apples/current").json()
+            step(f"Counter/apples add({amount})", add.call("apples", amount))
+        apples = client.object(quickstart.current).call("apples")
         step("Counter/apples current()", apples)
+        checks.append(apples == 7)
 
-        console.print("[bold cyan]Workflow[/] Signup: a durable timer and a durable promise")
-        sent = h.client.post("/Signup/ada/run/send", json="ada@example.com").json()
-        step("submit run('ada@example.com')", f"{sent['status']} {sent['invocationId']}")
-        status = "not started"
-        deadline = time.monotonic() + 5
-        while status == "not started" and time.monotonic() < deadline:
-            status = h.client.post("/Signup/ada/status").json()
-        step("status()", status)
-        h.client.post("/Signup/ada/confirm", json="4711").raise_for_status()
-        step("confirm('4711')", "promise resolved")
-        result = h.client.get("/restate/workflow/Signup/ada/attach").json()
-        step("attach (workflow output)", result)
-        step("status()", h.client.post("/Signup/ada/status").json())
+        console.print("[bold cyan]Validation[/] Greeter.greet takes a pydantic model")
+        greet = client.service(quickstart.greet)
+        hello = greet.call(quickstart.Greeting(name="Ada", excited=True))
+        step("greet(Greeting(name='Ada', excited=True))", hello)
+        try:
+            client.service("Greeter", "greet").call({"name": ""})
+        except rea.InvocationFailed as exc:
+            step("greet({'name': ''})", f"HTTP {exc.status}: {exc.message}")
+            checks.append(exc.status == 400)
 
-        ok = (
-            greeting.json() == "Hello, Ada!"
-            and apples == 7
-            and result == "ada@example.com confirmed with code 4711"
-        )
+        console.print("[bold cyan]A guard[/] Counter.reset writes state from a shared handler")
+        try:
+            client.object(quickstart.reset).call("apples")
+        except rea.InvocationFailed as exc:
+            step("reset() (policy STRICT)", f"HTTP {exc.status}: {exc.message[:72]}...")
+            checks.append("[state.write_in_shared]" in exc.message)
+
+        console.print("[bold cyan]Workflow[/] Signup: typed calls, a timer and a promise")
+        signup = client.workflow(quickstart.run)
+        sent = signup.submit("ada", "ada@example.com")
+        step("submit('ada', 'ada@example.com')", f"{sent.status} {sent.invocation_id}")
+        client.workflow(quickstart.run).signal("ada", quickstart.confirm, "4711")
+        result = signup.attach("ada")
+        step("attach('ada')", result)
+        checks.append(result == "Hello, ada. ada@example.com confirmed with code 4711")
+
+        console.print("[bold cyan]Saga[/] Checkout: reserve, charge, ship; undone in reverse")
+        saga.LEDGER.clear()
+        try:
+            client.workflow(saga.run).call("B2", {"id": "B2", "amount": 12.5, "address": ""})
+        except rea.InvocationFailed as exc:
+            step("Checkout B2 (no address)", f"HTTP {exc.status}: {exc.message}")
+        step("  ledger", saga.LEDGER)
+        checks.append(saga.LEDGER[-3:] == ["cancel shipment B2", "refund 12.5", "release B2"])
+
+        console.print("[bold cyan]Where to look next[/]")
+        step("Restate's web UI (while a server runs)", f"{h.admin_url}/ui/")
+        step("your own app, live", "rea dev examples.quickstart:app")
+        step("its invocations", "rea invocations")
+    ok = all(checks)
     console.print(
         f"[bold green]Demo finished in {time.perf_counter() - started:.2f} s[/]"
         if ok

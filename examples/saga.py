@@ -88,7 +88,8 @@ async def run(ctx: restate.WorkflowContext, order: Order) -> str:
         return await saga.step("ship", ship, order, saga.key("ship"), payload=order)
 
 
-app = rea.app([checkout, inventory])
+services = [checkout, inventory]
+app = rea.app(services)
 
 
 def main() -> int:
