@@ -355,11 +355,19 @@ class WorkflowClient(_Client[InputT, OutputT]):
         input: InputT = _NO_INPUT,
         *,
         delay: timedelta | None = None,
+        idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> SendHandle:
         """Start the workflow `workflow_id` (once: a workflow id runs at most one time)."""
         handle: SendHandle = _invoke(
-            ctx, self.endpoint, workflow_id, input, send=True, delay=delay, headers=headers
+            ctx,
+            self.endpoint,
+            workflow_id,
+            input,
+            send=True,
+            delay=delay,
+            idempotency_key=idempotency_key,
+            headers=headers,
         )
         return handle
 
@@ -403,6 +411,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
         handler: Callable[[Any, SignalInputT], Awaitable[SignalOutputT]],
         input: SignalInputT,
         *,
+        idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> SignalOutputT: ...
     @overload
@@ -413,6 +422,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
         handler: str,
         input: Any = None,
         *,
+        idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any: ...
     async def signal(
@@ -422,6 +432,7 @@ class WorkflowClient(_Client[InputT, OutputT]):
         handler: Any,
         input: Any = _NO_INPUT,
         *,
+        idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Call a shared handler of workflow `workflow_id` (say, to resolve one of its promises)."""
@@ -433,7 +444,9 @@ class WorkflowClient(_Client[InputT, OutputT]):
                 raise UsageTypeError(
                     f"{endpoint.target} is not a handler of {self.endpoint.service}"
                 )
-        return await _invoke(ctx, endpoint, workflow_id, input, headers=headers)
+        return await _invoke(
+            ctx, endpoint, workflow_id, input, idempotency_key=idempotency_key, headers=headers
+        )
 
 
 class _RawBytes(Serde[bytes]):

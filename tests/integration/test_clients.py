@@ -92,6 +92,20 @@ def test_callers_cannot_reach_the_promise_rea_keeps_the_output_in(h: Harness) ->
     assert h.client.post("/CCaller/attach", json="w2").json() == receipt
 
 
+def test_workflow_submit_and_signal_take_idempotency_keys(h: Harness) -> None:
+    """submit and signal accept business idempotency keys; a keyed signal runs once."""
+    submitted, first, second = h.client.post("/CCaller/keyed", json="k1").json()
+    assert submitted.startswith("inv_")
+    assert first == second == "confirmed 4711"
+    rows = h.query(
+        "SELECT id FROM sys_invocation WHERE target_service_name = 'CSignup' "
+        "AND target_service_key = 'k1' AND target_handler_name = 'confirm'"
+    )
+    assert len(rows) == 1
+    receipt = {"order_id": "k1@example.com:4711", "charged": 0.0}
+    assert h.client.post("/CCaller/attach", json="k1").json() == receipt
+
+
 def test_misuse_is_terminal_and_names_the_fix(h: Harness) -> None:
     """A forgotten object key fails once (not retried) with a message naming the call's shape."""
     response = h.client.post("/CCaller/forgot_key")

@@ -162,6 +162,17 @@ async def signal(ctx: restate.Context, workflow_id: str) -> str:
 
 
 @caller.handler()
+async def keyed(ctx: restate.Context, workflow_id: str) -> list[str]:
+    """Submit and signal with business idempotency keys; the signal is sent twice."""
+    key = rea.idempotency_key("signup", workflow_id)
+    submitted = SIGNUP.submit(ctx, workflow_id, f"{workflow_id}@example.com", idempotency_key=key)
+    confirm_key = rea.idempotency_key("confirm", workflow_id)
+    first = await SIGNUP.signal(ctx, workflow_id, confirm, "4711", idempotency_key=confirm_key)
+    second = await SIGNUP.signal(ctx, workflow_id, confirm, "4711", idempotency_key=confirm_key)
+    return [await submitted.invocation_id(), first, second]
+
+
+@caller.handler()
 async def attach(ctx: restate.Context, workflow_id: str) -> Receipt:
     return await SIGNUP.attach(ctx, workflow_id)
 
