@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -13,10 +14,10 @@ from rea.testing import Harness
 from rea.testing.pytest_plugin import HarnessFactory
 
 
-def _rea(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
+def _rea(h: Harness, *args: str, columns: str = "250") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rea", "dlq", *args],
-        env={"REA_INGRESS_URL": h.ingress_url, "REA_ADMIN_URL": h.admin_url, "COLUMNS": "250",
+        env={"REA_INGRESS_URL": h.ingress_url, "REA_ADMIN_URL": h.admin_url, "COLUMNS": columns,
              "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -38,6 +39,11 @@ def test_dlq_retry_runs_the_compensation_and_removes_it(
         time.sleep(0.1)
     (letter,) = mine
     assert letter["id"] in _rea(h, "list").stdout
+    # Piped and narrow: the saga and the id, which `show`/`retry` take, are printed whole.
+    narrow = _rea(h, "list", columns="60").stdout
+    assert re.search(rf"^order\s+{re.escape(letter['id'])}\s", narrow, re.MULTILINE), narrow
+    listed = json.loads(_rea(h, "list", "--json").stdout)
+    assert letter["id"] in [x["id"] for x in listed]
     shown = _rea(h, "show", "order", letter["id"])
     assert json.loads(shown.stdout)["step"] == "charge"
     # Still broken: retry fails, exit 1, the letter stays.

@@ -14,17 +14,28 @@ from pathlib import Path
 
 import pytest
 
-from rea.testing import Harness
+from rea.testing import Harness, RestateServer
 from rea.testing._ports import free_port
 from rea.testing.pytest_plugin import HarnessFactory
 from tests.integration.test_admin import app
+
+#: Variables that point the CLI at a server: none may leak in from the caller's environment.
+SERVER_VARIABLES = (
+    "REA_ADMIN_URL",
+    "REA_INGRESS_URL",
+    "RESTATE_ADMIN_URL",
+    "RESTATE_INGRESS_URL",
+    "RESTATE_HOST",
+    "RESTATE_HOST_SCHEME",
+    "RESTATE_AUTH_TOKEN",
+)
 
 
 def run_rea(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m rea ARGS`` in `cwd` with no REA_* URLs from the caller's environment."""
-    base = {k: v for k, v in os.environ.items() if k not in ("REA_ADMIN_URL", "REA_INGRESS_URL")}
+    """Run ``python -m rea ARGS`` in `cwd` with no server variables from the caller's env."""
+    base = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
     base.update(COLUMNS="250", NO_COLOR="1", **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "rea", *args],
@@ -62,7 +73,8 @@ def h(rea_harness: HarnessFactory) -> Harness:
 
 
 def test_register_prints_deployment_and_handlers(h: Harness, tmp_path: Path) -> None:
-    result = run_rea("register", h.app_url, "--admin", h.admin_url, cwd=tmp_path)
+    """--force: the harness registered the app already (a refusal is test_conventions')."""
+    result = run_rea("register", h.app_url, "--admin", h.admin_url, "--force", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     first, *table = result.stdout.splitlines()
     assert first.startswith(f"Registered {h.app_url} as deployment dp_")
@@ -74,18 +86,26 @@ def test_register_prints_deployment_and_handlers(h: Harness, tmp_path: Path) -> 
     assert rows["service"] == ["type", "handlers"]
 
 
-def test_register_http11_without_force(h: Harness, tmp_path: Path) -> None:
-    """--http11 registers in request-response mode; --no-force is accepted for a new mode."""
-    result = run_rea(
-        "register", h.app_url, "--admin", h.admin_url, "--http11", "--no-force", cwd=tmp_path
-    )
+def test_register_http11(h: Harness, tmp_path: Path) -> None:
+    """--http11 registers in request-response mode (over the harness's HTTP/2 one: --force).
+
+    Without --force the server keeps the existing deployment as it is, mode included: the
+    CLI refuses (exit 2) instead of reporting a registration that did not happen.
+    """
+    args = ["register", h.app_url, "--admin", h.admin_url, "--http11"]
+    refused = run_rea(*args, "--no-force", cwd=tmp_path)
+    assert "already registered" in one_error_line(refused, 2)
+    result = run_rea(*args, "--force", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "AdminProbe" in result.stdout
+    deployment = h.admin.get(f"/deployments/{result.stdout.split()[4]}").json()
+    assert deployment["protocol_type"] == "RequestResponse"
     assert h.client.post("/AdminProbe/echo", json="h1").json() == "H1"
 
 
 def test_admin_url_from_environment(h: Harness, tmp_path: Path) -> None:
-    result = run_rea("register", h.app_url, cwd=tmp_path, env={"REA_ADMIN_URL": h.admin_url})
+    env = {"REA_ADMIN_URL": h.admin_url}
+    result = run_rea("register", h.app_url, "--force", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "as deployment dp_" in result.stdout
 
@@ -93,7 +113,7 @@ def test_admin_url_from_environment(h: Harness, tmp_path: Path) -> None:
 def test_admin_url_from_the_local_server_state(h: Harness, tmp_path: Path) -> None:
     """Without --admin or REA_ADMIN_URL, the server of .rea/server.json is used."""
     write_local_state(h, tmp_path)
-    result = run_rea("register", h.app_url, cwd=tmp_path)
+    result = run_rea("register", h.app_url, "--force", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "as deployment dp_" in result.stdout
 
@@ -119,3 +139,34 @@ def test_app_the_server_cannot_reach_is_exit_1(h: Harness, tmp_path: Path) -> No
     """Discovery failing (nothing at the app URL) is the server's 500: one line, exit 1."""
     result = run_rea("register", unused_url(), "--admin", h.admin_url, cwd=tmp_path)
     assert "META0003" in one_error_line(result, 1)
+
+
+def test_register_twice_without_force_refuses(
+    retrying_server: RestateServer, tmp_path: Path
+) -> None:
+    """As Restate's CLI: a URL already registered is not overwritten without --force (exit 2).
+
+    Restate answers a registration without force of a known URL with 200 and the existing
+    deployment, changing nothing; a new one with 201.
+    """
+    with Harness(app, server=retrying_server) as h:
+        deployment = h.deployment["id"]
+        # Forget the harness's own registration: the server does not know the URL any more.
+        assert h.admin.delete(f"/deployments/{deployment}", params={"force": "true"}).is_success
+        args = ["register", h.app_url, "--admin", h.admin_url]
+
+        first = run_rea(*args, "--json", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        registered = json.loads(first.stdout)
+        assert registered["uri"] == h.app_url
+        names = {s["name"]: s for s in registered["services"]}
+        assert {"name": "add", "type": "Exclusive"} in names["AdminCounter"]["handlers"]
+
+        line = one_error_line(run_rea(*args, cwd=tmp_path), 2)
+        existing = registered["deployment_id"]
+        assert f"{h.app_url} is already registered as deployment {existing}" in line
+        assert "nothing was changed (--force overwrites it" in line
+
+        forced = run_rea(*args, "--force", cwd=tmp_path)
+        assert forced.returncode == 0, forced.stderr
+        assert forced.stdout.startswith(f"Registered {h.app_url} as deployment dp_")

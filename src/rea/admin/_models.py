@@ -255,7 +255,10 @@ class InvocationInfo:
         created_at, modified_at: When it was created and last changed (UTC).
         scheduled_at: For delayed sends, when it was scheduled to start.
         completed_at: When it completed, if it did.
-        retry_count: Attempts that failed so far (0 when the first one did not fail).
+        retry_count: Restate's ``retry_count``, which counts *attempts*, the current one
+            included: 1 while the first attempt runs, 3 once a third one started. Restate
+            keeps it only until the invocation completes (then 0 here); see `attempts` and
+            `retries`.
         next_retry_at: When a ``backing-off`` invocation tries again.
         last_failure: The message of the last failed attempt, if one failed.
         last_failure_code: Its error code (``RT0007`` for a retryable exception).
@@ -295,6 +298,21 @@ class InvocationInfo:
     restarted_from: str | None
     trace_id: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def attempts(self) -> int | None:
+        """Attempts made so far, the running one included; None once completed.
+
+        Restate drops the count when an invocation completes, so a completed one's is unknown
+        (not 0).
+        """
+        return None if self.status == "completed" else self.retry_count
+
+    @property
+    def retries(self) -> int | None:
+        """Attempts after the first (0 while the first one runs); None once completed."""
+        attempts = self.attempts
+        return None if attempts is None else max(attempts - 1, 0)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> InvocationInfo:

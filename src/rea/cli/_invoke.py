@@ -12,21 +12,35 @@ How the arguments are read (the CLI cannot tell a service from a virtual object 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 
-from rea.cli._endpoints import IngressOption, server_failure, server_url
-from rea.cli._output import EXIT_USAGE, console, fail
-from rea.errors import PolicyViolation
-from rea.ingress import (
-    IngressError,
-    SendResult,
-    SyncIngressClient,
+from rea.admin import AdminClient
+from rea.cli._diagnosis import Call, Watcher, wait_for
+from rea.cli._endpoints import (
+    AdminOption,
+    DataOption,
+    IngressOption,
+    auth_token,
+    ingress_client,
+    server_failure,
+    server_url,
 )
+from rea.cli._output import EXIT_USAGE, console, fail, print_json
+from rea.errors import PolicyViolation
+from rea.ingress import IngressError, SendResult
 from rea.ingress._protocol import NO_INPUT
 
 _TARGET_FORMS = "Service/handler or Object/key/handler"
+#: Seconds `rea invoke` waits for a result by default; a failing invocation is reported sooner.
+DEFAULT_TIMEOUT = 10.0
+#: Seconds each admin API lookup may take while the call waits.
+_LOOKUP_TIMEOUT = 2.0
+#: The call's own HTTP timeouts: connecting is bounded, the wait for the answer is ours.
+_CALL_TIMEOUT = httpx.Timeout(None, connect=5.0)
 
 
 def _target(target: str, args: list[str]) -> tuple[str, str | None, str, str | None]:
@@ -64,6 +78,18 @@ def _print_sent(sent: SendResult) -> None:
     console.print(line, markup=False)
 
 
+def _watcher(admin: str | None, data: Path | None, call: Call) -> Watcher:
+    url = server_url(admin, "admin", data)
+    client = AdminClient(url, auth_token=auth_token(), timeout=_LOOKUP_TIMEOUT, retries=0)
+    return Watcher(client, call)
+
+
+def _timeout(seconds: float) -> float | None:
+    if seconds < 0:
+        fail(f"--timeout must be 0 (no limit) or more, not {seconds:g}", code=EXIT_USAGE)
+    return seconds or None
+
+
 def invoke(
     target: Annotated[str, typer.Argument(help=f"The handler: {_TARGET_FORMS}.")],
     args: Annotated[
@@ -91,7 +117,17 @@ def invoke(
             help="Deduplicate: the same key gives the same invocation.", show_default=False
         ),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Wait this long for the result, then say where the invocation stands (0: no "
+            "limit). A failing invocation is reported as soon as the admin API shows it.",
+        ),
+    ] = DEFAULT_TIMEOUT,
     ingress: IngressOption = None,
+    admin: AdminOption = None,
+    data: DataOption = None,
 ) -> None:
     """Call a handler through the Restate ingress and print its JSON result."""
     service, key, handler, text = _target(target, list(args or []))
@@ -100,21 +136,27 @@ def invoke(
         fail("--idempotency-key must not be empty", code=EXIT_USAGE)
     if delay is not None and not send:
         fail("--delay needs --send (a call waits for its result)", code=EXIT_USAGE)
-    url = server_url(ingress, "ingress")
-    with SyncIngressClient(url) as client:
+    limit = _timeout(timeout)
+    with ingress_client(ingress, data, timeout=30.0 if send else _CALL_TIMEOUT) as client:
+        if key is None:
+            facade: Any = client.service(service, handler)
+            call_args: tuple[Any, ...] = (value,)
+        else:
+            facade = client.object(service, handler)
+            call_args = (key, value)
         try:
-            if key is None:
-                facade: Any = client.service(service, handler)
-                call_args: tuple[Any, ...] = (value,)
-            else:
-                facade = client.object(service, handler)
-                call_args = (key, value)
             if send:
                 _print_sent(facade.send(*call_args, delay=delay, idempotency_key=idempotency_key))
                 return
-            result = facade.call(*call_args, idempotency_key=idempotency_key)
+            watcher = _watcher(admin, data, Call(service, key, handler, idempotency_key))
+            result = wait_for(
+                lambda: facade.call(*call_args, idempotency_key=idempotency_key),
+                watcher,
+                limit,
+                client.url,
+            )
         except IngressError as exc:
             server_failure(exc)
         except (ValueError, TypeError, PolicyViolation) as exc:
             fail(str(exc), code=EXIT_USAGE)
-    console.print(json.dumps(result, indent=2, ensure_ascii=False), markup=False)
+    print_json(result)
