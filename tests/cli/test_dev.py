@@ -245,3 +245,44 @@ def test_dev_shows_the_readme_quickstart_live(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def test_invoke_quotes_the_import_error_of_an_app_rea_dev_could_not_restart(
+    tmp_path: Path,
+) -> None:
+    """An edit with a syntax error under `rea dev`: `rea invoke` names it within 5 s."""
+    source = tmp_path / "echoapp.py"
+    source.write_text(APP.format(prefix="ok:"))
+    proc = _rea_dev(tmp_path, "echoapp:app")
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    try:
+        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
+        _wait_for(lines, r"^Ready", seen)
+        assert httpx.post(f"{ingress}/DevEcho/echo", json="a", timeout=30).json() == "ok:a"
+        time.sleep(0.5)  # the file watcher starts after "Ready"
+        source.write_text(APP.format(prefix="ok:") + "\ndef broken(:\n")
+        _wait_for(lines, r"Change detected", seen)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / ".rea" / "app-error.txt").exists():
+            assert time.monotonic() < deadline, "rea dev recorded no start failure"
+            time.sleep(0.1)
+        start = time.monotonic()
+        invoked = subprocess.run(
+            [sys.executable, "-m", "rea", "invoke", "DevEcho/echo", '"x"', "--data",
+             str(tmp_path / ".rea")],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, COLUMNS="200"),
+        )  # fmt: skip
+        took = time.monotonic() - start
+        assert invoked.returncode == 1, invoked.stdout + invoked.stderr
+        assert took < 5.0, invoked.stderr
+        line = invoked.stderr.strip()
+        assert "DevEcho/echo cannot run" in line
+        assert "SyntaxError" in line
+        assert "echoapp.py, line" in line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert not (tmp_path / ".rea" / "app-error.txt").exists()

@@ -100,7 +100,10 @@ def dev(
                 harness.register(force=True)
             except ReaError as exc:
                 err_console.print(f"rea: error: {exc}", markup=False)
+                # `rea invoke` quotes it while calls to the app go unanswered.
+                local.record_app_error(f"{exc}\n{output.recent()}")
                 continue
+            local.record_app_error(None)
             console.print(services_table(Deployment.from_json(harness.deployment).services))
             console.print("Ready.")
     except ReaError as exc:
@@ -109,6 +112,7 @@ def dev(
         if harness is not None:
             harness.close()
         output.close()
+        local.record_app_error(None)
         local.stop()
         console.print("Stopped.")
 

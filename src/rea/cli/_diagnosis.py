@@ -14,10 +14,12 @@ invocation stands.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,6 +71,25 @@ def _first_line(text: str) -> str:
     return line if len(line) <= _MAX_ERROR else line[: _MAX_ERROR - 1] + "…"
 
 
+def _error_line(text: str) -> str:
+    """The error in an app's output: the last ``XxxError: ...``, with its file and line."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    for index in range(len(lines) - 1, -1, -1):
+        found = re.search(r"\b\w+(Error|Exception): .*", lines[index])
+        if found is None:
+            continue
+        error = found.group()
+        if "line " in error:  # SyntaxError: invalid syntax (app.py, line 3)
+            return error
+        where = [
+            m.group(1, 2)
+            for line in lines[:index]
+            if (m := re.search(r'File "([^"]+)", line (\d+)', line))
+        ]
+        return error + (f" ({Path(where[-1][0]).name}, line {where[-1][1]})" if where else "")
+    return _first_line(text)
+
+
 def _loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host in _LOOPBACK or host.startswith("127.")
@@ -88,10 +109,16 @@ class Watcher:
         call: What was called.
     """
 
-    def __init__(self, admin: AdminClient, call: Call) -> None:
+    def __init__(
+        self,
+        admin: AdminClient,
+        call: Call,
+        app_error: Callable[[], str | None] | None = None,
+    ) -> None:
         self.admin = admin
         self.call = call
         self.lookup_error: str | None = None
+        self._app_error = app_error
 
     def _query(self, sql: str) -> list[dict[str, Any]]:
         try:
@@ -178,10 +205,14 @@ class Watcher:
         problem = self._probe(url)
         if problem is None:
             return None
+        recorded = self._app_error() if self._app_error is not None else None
+        if recorded:
+            why = f"`rea dev` could not start it: {_error_line(recorded)}"
+        else:
+            why = "is the app running? (its own output, e.g. `rea dev`'s terminal, says why not)"
         return (
             f"{self.call.target} cannot run: {info.id} is {info.status} ({_attempts(info)}) but "
-            f"its app at {url} {problem}; is the app running? (its own output, e.g. `rea dev`'s "
-            "terminal, says why not; Restate retries it once the app is back)"
+            f"its app at {url} {problem}; {why}; Restate retries it once the app is back"
         )
 
     def verdict(self, info: InvocationInfo, waited: float) -> str | None:

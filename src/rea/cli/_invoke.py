@@ -30,6 +30,7 @@ from rea.cli._endpoints import (
     server_url,
 )
 from rea.cli._output import EXIT_USAGE, console, fail, print_json
+from rea.cli._state import LocalServer
 from rea.errors import PolicyViolation
 from rea.ingress import IngressError, SendResult
 from rea.ingress._protocol import NO_INPUT
@@ -81,7 +82,9 @@ def _print_sent(sent: SendResult) -> None:
 def _watcher(admin: str | None, data: Path | None, call: Call) -> Watcher:
     url = server_url(admin, "admin", data)
     client = AdminClient(url, auth_token=auth_token(), timeout=_LOOKUP_TIMEOUT, retries=0)
-    return Watcher(client, call)
+    # The dev server's directory: why `rea dev` could not start the app, when it could not.
+    local = LocalServer(data if data is not None else Path(".rea"))
+    return Watcher(client, call, app_error=local.app_error)
 
 
 def _timeout(seconds: float) -> float | None:

@@ -44,6 +44,26 @@ class LocalServer:
         self.state_file = root / "server.json"
         self._server: RestateServer | None = None
 
+    @property
+    def app_error_file(self) -> Path:
+        """Where `rea dev` keeps why the app last failed to start (while it is down)."""
+        return self.root / "app-error.txt"
+
+    def record_app_error(self, text: str | None) -> None:
+        """Keep why the app failed to start (None: it runs again), for `rea invoke` to quote."""
+        with contextlib.suppress(OSError):
+            if text is None:
+                self.app_error_file.unlink(missing_ok=True)
+            else:
+                self.app_error_file.write_text(text)
+
+    def app_error(self) -> str | None:
+        """Why the app of `rea dev` failed to start, if it is down for that reason."""
+        try:
+            return self.app_error_file.read_text() or None
+        except OSError:
+            return None
+
     def _state(self) -> dict[str, object]:
         try:
             state: dict[str, object] = json.loads(self.state_file.read_text())
