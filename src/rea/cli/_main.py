@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rea.cli import _dev, _dlq, _invocations, _invoke, _register, _server
+from rea.cli import _dev, _dlq, _invocations, _invoke, _register, _serve, _server
 
 app = typer.Typer(
     name="rea",
@@ -19,6 +19,7 @@ app.command("dev")(_dev.dev)
 app.command("register")(_register.register)
 app.command("invocations")(_invocations.invocations)
 app.command("invoke")(_invoke.invoke)
+app.command("serve")(_serve.serve)
 
 
 def main() -> None:
