@@ -33,8 +33,9 @@ app = restate.app([svc])
 """
 
 
-def _rea_dev(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+def _rea_dev(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONUNBUFFERED="1", COLUMNS="200")
+    env.update(extra_env)
     return subprocess.Popen(
         [sys.executable, "-m", "rea", "dev", *args, "--data", str(tmp_path / ".rea")],
         cwd=tmp_path,
@@ -88,6 +89,33 @@ def _wait_for(lines: queue.Queue[str], pattern: str, seen: list[str], timeout: f
         if re.search(pattern, line):
             return line
     raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(seen)}")
+
+
+class _Dev:
+    """A running `rea dev` whose stdout and stderr lines are read as they come."""
+
+    def __init__(self, tmp_path: Path, *args: str, **extra_env: str) -> None:
+        self.proc = _rea_dev(tmp_path, *args, **extra_env)
+        self.out: queue.Queue[str] = queue.Queue()
+        self.err: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        for stream, into in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
+            threading.Thread(target=_reader, args=(stream, into), daemon=True).start()
+
+    def line(self, pattern: str, *, stderr: bool = False, timeout: float = 60) -> str:
+        """The next line of stdout (or stderr) matching `pattern`."""
+        return _wait_for(self.err if stderr else self.out, pattern, self.seen, timeout)
+
+    def ready(self) -> str:
+        """Wait until it serves; the ingress URL."""
+        ingress = self.line(r"Restate ingress\s+http://").split()[-1]
+        self.line(r"^Ready")
+        return ingress
+
+    def stop(self) -> int:
+        """Ctrl-C, and its exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=30)
 
 
 def test_dev_serves_registers_reloads_and_stops(tmp_path: Path) -> None:
@@ -182,24 +210,16 @@ app = rea.app([svc])
 def test_dev_shows_a_rejected_one_way_message(tmp_path: Path) -> None:
     """A one-way send whose input fails validation (the sender got 202) shows on the console."""
     (tmp_path / "shopapp.py").write_text(REA_APP)
-    proc = _rea_dev(tmp_path, "shopapp:app", "--no-reload")
-    lines: queue.Queue[str] = queue.Queue()
-    errors: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
-    threading.Thread(target=_reader, args=(proc.stderr, errors), daemon=True).start()
-    seen: list[str] = []
+    dev = _Dev(tmp_path, "shopapp:app", "--no-reload")
     try:
-        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
-        _wait_for(lines, r"^Ready", seen)
+        ingress = dev.ready()
         sent = httpx.post(f"{ingress}/DevShop/place/send", json={"id": "o1"}, timeout=30)
         assert sent.status_code == 202
-        invocation = sent.json()["invocationId"]
-        line = _wait_for(errors, r"rejected input of DevShop/place", seen, timeout=10)
-        assert invocation in line
+        line = dev.line(r"rejected input of DevShop/place", stderr=True, timeout=10)
+        assert sent.json()["invocationId"] in line
         assert "qty: Field required" in line
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        dev.stop()
 
 
 def _readme_app() -> str:
@@ -212,39 +232,26 @@ def _readme_app() -> str:
 def test_dev_shows_the_readme_quickstart_live(tmp_path: Path) -> None:
     """On the README's app, a handler's print and the guard's warning show within a second."""
     (tmp_path / "app.py").write_text(_readme_app())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rea", "dev", "app:app", "--no-reload", "--data",
-         str(tmp_path / ".rea")],
-        cwd=tmp_path,
-        # The policy is pinned: CI=true in the environment would make it STRICT.
-        env=dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONUNBUFFERED="1", COLUMNS="200",
-                 RESTATE_FRAMEWORK_POLICY="warn"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-    errors: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
-    threading.Thread(target=_reader, args=(proc.stderr, errors), daemon=True).start()
-    seen: list[str] = []
+    # The policy is pinned: CI=true in the environment would make it STRICT.
+    dev = _Dev(tmp_path, "app:app", "--no-reload", RESTATE_FRAMEWORK_POLICY="warn")
     try:
-        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
-        admin = _wait_for(lines, r"Restate admin\s+http://", seen).split()[-1]
-        assert _wait_for(lines, r"Restate UI\s+http://", seen).split()[-1] == f"{admin}/ui/"
-        _wait_for(lines, r"Retries\s+Restate's default policy", seen)
-        _wait_for(lines, r"^Ready", seen)
+        ingress = dev.line(r"Restate ingress\s+http://").split()[-1]
+        admin = dev.line(r"Restate admin\s+http://").split()[-1]
+        assert dev.line(r"Restate UI\s+http://").split()[-1] == f"{admin}/ui/"
+        dev.line(r"Retries\s+Restate's default policy")
+        dev.line(r"^Ready")
         assert httpx.post(f"{ingress}/Counter/apples/add", json=3, timeout=30).json() == 3
         answered = time.monotonic()
-        assert "app │ apples: adding 3" in _wait_for(errors, r"apples: adding 3", seen)
+        assert "app │ apples: adding 3" in dev.line(r"apples: adding 3", stderr=True)
         assert time.monotonic() - answered < 1.0
         reset = httpx.post(f"{ingress}/Counter/apples/reset", timeout=30)
         assert reset.status_code == 200  # WARN: the write is skipped, the call goes on
         answered = time.monotonic()
-        warning = _wait_for(errors, r"state\.write_in_shared", seen)
+        warning = dev.line(r"state\.write_in_shared", stderr=True)
         assert time.monotonic() - answered < 1.0
         assert "WARNING rea.policy" in warning
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        dev.stop()
 
 
 def test_invoke_quotes_the_import_error_of_an_app_rea_dev_could_not_restart(
@@ -253,17 +260,13 @@ def test_invoke_quotes_the_import_error_of_an_app_rea_dev_could_not_restart(
     """An edit with a syntax error under `rea dev`: `rea invoke` names it within 5 s."""
     source = tmp_path / "echoapp.py"
     source.write_text(APP.format(prefix="ok:"))
-    proc = _rea_dev(tmp_path, "echoapp:app")
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
-    seen: list[str] = []
+    dev = _Dev(tmp_path, "echoapp:app")
     try:
-        ingress = _wait_for(lines, r"Restate ingress\s+http://", seen).split()[-1]
-        _wait_for(lines, r"^Ready", seen)
+        ingress = dev.ready()
         assert httpx.post(f"{ingress}/DevEcho/echo", json="a", timeout=30).json() == "ok:a"
         time.sleep(0.5)  # the file watcher starts after "Ready"
         source.write_text(APP.format(prefix="ok:") + "\ndef broken(:\n")
-        _wait_for(lines, r"Change detected", seen)
+        dev.line(r"Change detected")
         deadline = time.monotonic() + 30
         while not (tmp_path / ".rea" / "app-error.txt").exists():
             assert time.monotonic() < deadline, "rea dev recorded no start failure"
@@ -283,6 +286,5 @@ def test_invoke_quotes_the_import_error_of_an_app_rea_dev_could_not_restart(
         assert "SyntaxError" in line
         assert "echoapp.py, line" in line
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        dev.stop()
     assert not (tmp_path / ".rea" / "app-error.txt").exists()
