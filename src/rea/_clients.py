@@ -4,8 +4,8 @@ Build a client from a handler reference (``rea.ServiceClient(greet)``: input and
 come from its annotations) or by name with explicit types
 (``rea.ServiceClient[Order, Receipt]("Orders", "create")``) for services in other deployments or
 languages. Values go through the same pydantic serdes as `rea.app`. Every outgoing call passes
-through `_invoke`, the one place where guards, idempotency checks (and later, observability)
-apply; it journals exactly what ``ctx.service_call`` and friends journal.
+through `_invoke`, the one place where guards and idempotency checks apply; it journals exactly
+what ``ctx.service_call`` and friends journal (a test compares the two journals).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class _Endpoint:
     takes_input: bool
     input_serde: Serde[Any]
     output_serde: Serde[Any]
+    input_optional: bool = False
 
     @property
     def target(self) -> str:
@@ -95,6 +96,9 @@ def _endpoint_by_name(service: str, handler: str, kind: Kind, types: tuple[Any, 
         takes_input=input_type is not type(None),
         input_serde=serde_for(input_type),
         output_serde=serde_for(output_type),
+        # Untyped, the input is optional: leaving it out sends no body, as a handler without
+        # an input needs (the ingress client does the same).
+        input_optional=not types,
     )
 
 
@@ -119,7 +123,7 @@ def _invoke(
             f"client.call(ctx, key, input); got {key!r}"
         )
     if value is _NO_INPUT:
-        if endpoint.takes_input:
+        if endpoint.takes_input and not endpoint.input_optional:
             where = "the context" if endpoint.kind == "service" else "the key"
             raise UsageTypeError(f"{endpoint.target} takes an input: pass it after {where}")
         value = None

@@ -14,8 +14,8 @@ Guards (rule names):
 - ``ctx.after_return``: the context used after its handler returned (say from a leaked task).
 - ``state.write_in_shared``: state written from a shared or a stateless handler; the server
   would fail the invocation. Under WARN the write is skipped so the invocation can go on.
-- ``plane.orchestration_in_data_plane``: promises or awakeables (and rea's sagas and workflow
-  helpers) used by a service tagged `rea.data_plane`.
+- ``plane.orchestration_in_data_plane``: promises, awakeables or rea's sagas used by a
+  service tagged `rea.data_plane`.
 - ``run.unbounded_retryable``: a run with no attempt limit raised `RetryableError`, whose
   `retry_after` makes the SDK retry it forever. Under WARN it is retried as a plain error (the
   invocation's retry policy bounds it).

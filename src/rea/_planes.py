@@ -1,6 +1,6 @@
 """Control plane and data plane: tagging services by their role.
 
-A control-plane service orchestrates (sagas, workflow helpers, promises, awakeables); a
+A control-plane service orchestrates (sagas, promises, awakeables); a
 data-plane service does the work (business logic, side effects) and orchestrates nothing. The
 tag is Restate service metadata (``rea.plane``), so it shows in the admin API too.
 """

@@ -59,7 +59,8 @@ class CompensationStrategy(enum.Enum):
     BEST_EFFORT = "best_effort"
     """Every added step; a compensation that keeps failing is dead-lettered and the rest run."""
     UNTIL_SUCCESS = "until_success"
-    """Every added step, each retried until it succeeds; nothing is ever dead-lettered."""
+    """Every added step, each retried until it succeeds (one that raises `TerminalError`
+    itself cannot succeed: it is dead-lettered, and the older steps are parked as under ALL)."""
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta
 
@@ -22,6 +23,26 @@ def test_service_call_round_trips_models_and_dataclasses(h: Harness) -> None:
     """ServiceClient.call sends a model and gets a dataclass back."""
     response = h.client.post("/CCaller/call_service", json={"id": "o1", "amount": 9.5})
     assert response.json() == {"order_id": "o1", "charged": 9.5}
+
+
+def test_a_typed_call_journals_what_service_call_journals(h: Harness) -> None:
+    """ServiceClient.call and ctx.service_call leave the same journal, entry by entry."""
+
+    def journal(path: str) -> list[tuple[str, str]]:
+        response = h.client.post(path, json={"id": "o2", "amount": 1.0})
+        assert response.status_code == 200
+        rows = h.query(
+            "SELECT entry_type, entry_lite_json FROM sys_journal WHERE id = "
+            f"'{response.headers['x-restate-id']}' ORDER BY index"
+        )
+        # Invocation ids differ between the two runs; everything else must not.
+        return [
+            (r["entry_type"], re.sub(r"inv_\w+", "inv", r.get("entry_lite_json", ""))) for r in rows
+        ]
+
+    typed, bare = journal("/CCaller/call_service"), journal("/CCaller/call_service_bare")
+    assert typed == bare
+    assert [kind for kind, _ in typed].count("Command: Call") == 1
 
 
 def test_request_futures_and_no_input_handlers(h: Harness) -> None:
@@ -104,6 +125,15 @@ def test_workflow_submit_and_signal_take_idempotency_keys(h: Harness) -> None:
     assert len(rows) == 1
     receipt = {"order_id": "k1@example.com:4711", "charged": 0.0}
     assert h.client.post("/CCaller/attach", json="k1").json() == receipt
+
+
+def test_untyped_clients_by_name_take_an_optional_input(h: Harness) -> None:
+    """By name without types, an input may be left out (no body), as for the ingress client."""
+    assert h.client.post("/CCaller/submit", json="n1").json().startswith("inv_")
+    assert h.client.post("/CCaller/by_name_without_types", json="n1").json() == [
+        "pong",
+        "confirmed 4711",
+    ]
 
 
 def test_misuse_is_terminal_and_names_the_fix(h: Harness) -> None:

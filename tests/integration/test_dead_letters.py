@@ -71,7 +71,7 @@ def test_retry_runs_nothing_the_app_did_not_declare(
     """A stored letter naming any callable the app did not declare: 409, and nothing runs."""
     target = tmp_path / "precious.txt"
     target.write_text("keep me")
-    saga = f"planted-{compensation.replace(':', '-') or 'none'}"
+    saga = f"planted-{len(compensation)}"  # short: other tests print these in narrow tables
     _store(h, saga, {"evil": _planted(target, compensation)})
     assert [x["id"] for x in _letters(h, saga)] == ["evil"]
     response = h.client.post(f"/SagaDeadLetters/{saga}/retry", json="evil")
@@ -79,6 +79,10 @@ def test_retry_runs_nothing_the_app_did_not_declare(
     assert "declare" in response.json()["message"]
     assert target.read_text() == "keep me"
     assert [x["id"] for x in _letters(h, saga)] == ["evil"]  # kept for an operator
+    cli = _rea(h, "retry", saga, "evil")
+    assert cli.returncode == 2, cli.stderr
+    assert "declare" in cli.stderr
+    assert target.read_text() == "keep me"
 
 
 def _rea(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
@@ -125,6 +129,9 @@ def test_real_dead_letters_are_retried_after_a_restart_and_discarded(
     assert retried.stdout.strip() == "compensated"
     discarded = _rea(h, "discard", "order", second["id"])
     assert discarded.returncode == 0, discarded.stderr
+    gone = _rea(h, "retry", "order", second["id"])
+    assert gone.returncode == 2  # no such letter any more
+    assert "no dead letter" in gone.stderr
     assert _of(h, {"r1", "r2"}) == []
     with sqlite3.connect(ledger) as db:
         kinds = [r[0] for r in db.execute("SELECT kind FROM ledger WHERE key = ?",

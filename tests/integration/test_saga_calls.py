@@ -51,6 +51,27 @@ def test_context_compensation_releases_the_stock(rea_harness: HarnessFactory, po
     assert not any(e.get("name") == "compensate reserve" for e in journal)
 
 
+def test_a_context_compensation_journals_like_the_hand_written_saga(
+    rea_harness: HarnessFactory,
+) -> None:
+    """A declined order's journal under rea.Saga equals the hand-written pattern's, entry types
+    and call targets alike."""
+    h = rea_harness(APP)
+
+    def journal(path: str, sku: str) -> list[tuple[str, str]]:
+        order = {"sku": sku, "qty": 2, "amount": 500}
+        response = h.client.post(path, json=order)
+        assert response.status_code == 402
+        entries = _journal(h, response.headers["x-restate-id"])
+        calls = {id(e): _called(e).replace(sku, "SKU") for e in entries
+                 if e["entry_type"] == "Command: Call"}  # fmt: skip
+        return [(e["entry_type"], calls.get(id(e), e.get("name") or "")) for e in entries]
+
+    assert journal("/StockOrders/place", "twin-a") == journal(
+        "/StockOrders/place_by_hand", "twin-b"
+    )
+
+
 def test_plain_compensation_using_the_context_names_the_context_form(
     rea_harness: HarnessFactory,
 ) -> None:

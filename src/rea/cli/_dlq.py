@@ -24,7 +24,7 @@ from rea.cli._endpoints import (
     server_failure,
 )
 from rea.cli._output import EXIT_FAILURE, EXIT_USAGE, Column, console, fail, print_json, table
-from rea.ingress import IngressError, UnknownTarget
+from rea.ingress import IngressError, InvocationFailed, UnknownTarget
 
 app = typer.Typer(help="Saga dead letters: compensations that could not complete.")
 
@@ -52,6 +52,10 @@ def _call(
         except UnknownTarget:
             fail(f"no {SERVICE} service on the server (is the app served by rea.app?)",
                  code=EXIT_USAGE)  # fmt: skip
+        except InvocationFailed as exc:
+            if exc.code in (404, 409):  # no such letter; no compensation declared under its name
+                fail(exc.message, code=EXIT_USAGE)
+            server_failure(exc)
         except IngressError as exc:
             server_failure(exc)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 import restate
 from pydantic import BaseModel
@@ -99,6 +100,14 @@ REMOTE = rea.ServiceClient[Payload, Doubled]("CRemote", "double")
 caller = restate.Service("CCaller")
 
 
+@caller.handler()
+async def by_name_without_types(ctx: restate.Context, workflow_id: str) -> list[Any]:
+    """Untyped clients by name: no input means no body (a handler without one)."""
+    pong = await rea.ServiceClient("CBilling", "ping").call(ctx)
+    confirmed = await rea.WorkflowClient("CSignup").signal(ctx, workflow_id, "confirm", "4711")
+    return [pong, confirmed]
+
+
 FORGOT_KEY_ATTEMPTS: list[str] = []
 
 
@@ -112,6 +121,13 @@ async def forgot_key(ctx: restate.Context) -> list[int]:
 @caller.handler()
 async def call_service(ctx: restate.Context, order: Order) -> Receipt:
     return await BILLING.call(ctx, order)
+
+
+@caller.handler()
+async def call_service_bare(ctx: restate.Context, order: Order) -> Receipt:
+    """The bare-SDK twin of call_service, for comparing journals."""
+    receipt: Receipt = await ctx.service_call(charge, order)
+    return receipt
 
 
 @caller.handler()

@@ -95,6 +95,22 @@ async def place(ctx: restate.Context, order: Order) -> str:
 
 
 @orders.handler()
+async def place_by_hand(ctx: restate.Context, order: Order) -> str:
+    """The hand-written Restate saga that `place` stands for (compared journal to journal)."""
+    options: restate.RunOptions[str] = rea.RetryPolicy().run_options()
+    await ctx.object_call(reserve, order.sku, order.qty)
+    try:
+        await ctx.run_typed("charge", charge, options, order)
+    except restate.TerminalError:
+        await ctx.run_typed(
+            "compensate charge", refund, rea.RetryPolicy().run_options(), order, "k"
+        )
+        await ctx.object_call(release, order.sku, order.qty)
+        raise
+    return "placed"
+
+
+@orders.handler()
 async def place_with_plain_release(ctx: restate.Context, order: Order) -> str:
     """Wrong on purpose: a plain (run) compensation that uses the context it closed over."""
 
