@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rea.cli import _dev, _dlq, _invocations, _invoke, _register, _serve, _server
+from rea.cli import _approve, _dev, _dlq, _invocations, _invoke, _register, _serve, _server
 
 app = typer.Typer(
     name="rea",
@@ -20,6 +20,7 @@ app.command("register")(_register.register)
 app.command("invocations")(_invocations.invocations)
 app.command("invoke")(_invoke.invoke)
 app.command("serve")(_serve.serve)
+app.command("approve")(_approve.approve)
 
 
 def main() -> None:

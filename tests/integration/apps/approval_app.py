@@ -1,0 +1,64 @@
+"""Expense approvals: notify through a sqlite ledger outside the app process, then wait."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import timedelta
+
+import restate
+from pydantic import BaseModel
+
+import rea
+from rea.workflow._approval import Approval, ApprovalRequest, await_approval
+
+
+class Expense(BaseModel):
+    amount: float
+    timeout_ms: int = 1000
+    escalate: bool = False
+
+
+def _db() -> sqlite3.Connection:
+    db = sqlite3.connect(os.environ["REA_LEDGER"], timeout=30, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS asked (invocation TEXT, awakeable TEXT, escalation INTEGER)"
+    )
+    return db
+
+
+def ask(request: ApprovalRequest) -> None:
+    """Stands for a mail to the approver: every call is a row."""
+    with _db() as db:
+        db.execute(
+            "INSERT INTO asked VALUES (?, ?, ?)",
+            (request.invocation_id, request.awakeable_id, int(request.escalation)),
+        )
+
+
+expenses = rea.control_plane(restate.Workflow("Expenses"))
+
+
+@expenses.main()
+async def run(ctx: restate.WorkflowContext, expense: Expense) -> Approval:
+    return await await_approval(
+        ctx,
+        "expense",
+        notify=ask,
+        timeout=timedelta(milliseconds=expense.timeout_ms),
+        escalate=ask if expense.escalate else None,
+    )
+
+
+petty = rea.data_plane(restate.Service("PettyCash"))
+
+
+@petty.handler()
+async def spend(ctx: restate.Context) -> Approval:
+    """Wrong on purpose: waiting for a person is orchestration, not data-plane work."""
+    with rea.policy_override("strict"):
+        return await await_approval(ctx, "petty", notify=ask, timeout=timedelta(seconds=1))
+
+
+app = rea.app([expenses, petty])
