@@ -20,6 +20,7 @@ setup: $(STAMP)
 ## demo: run examples/demo.py (a rea.app end to end) on an embedded Restate server
 demo: setup
 	$(BIN)/python examples/demo.py
+	$(BIN)/python examples/approval.py
 
 ## test: ruff, mypy --strict, then the whole test suite (unit and integration) on 2 workers
 test: lint typecheck
