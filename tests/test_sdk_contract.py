@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import importlib.metadata
 import inspect
+import json
 import pkgutil
 import re
 import subprocess
@@ -186,7 +187,16 @@ def _sdk_durable_future() -> type:
     [
         (
             Handler,
-            {"service_tag", "handler_io", "kind", "name", "fn", "arity", "context_managers"},
+            {
+                "service_tag",
+                "handler_io",
+                "kind",
+                "name",
+                "fn",
+                "arity",
+                "context_managers",
+                "workflow_retention",
+            },
         ),
         (HandlerIO, {"input_serde", "output_serde", "input_type", "output_type"}),
         (TypeHint, {"annotation", "is_void", "generate_json_schema"}),
@@ -225,6 +235,60 @@ def test_services_take_invocation_context_managers(cls: type) -> None:
     assert service.name == "ContractProbe"
     assert service.handlers == {}
     assert isinstance(service.service_tag, ServiceTag)
+
+
+def test_discovery_reads_the_options_from_the_service_and_handler_attributes() -> None:
+    """`rea.WorkflowConfig` sets options after construction: discovery must read them there."""
+    from datetime import timedelta
+
+    from restate.discovery import compute_discovery_json
+    from restate.endpoint import Endpoint
+
+    flow = restate.Workflow("ContractOptions")
+
+    @flow.main()
+    async def run(ctx: restate.WorkflowContext) -> None:
+        return None
+
+    assert _sdk.SERVICE_OPTIONS == (
+        "inactivity_timeout",
+        "abort_timeout",
+        "journal_retention",
+        "idempotency_retention",
+    )
+    assert _sdk.service_options(flow) == dict.fromkeys(_sdk.SERVICE_OPTIONS)
+    _sdk.set_service_options(
+        flow, {o: timedelta(seconds=i + 1) for i, o in enumerate(_sdk.SERVICE_OPTIONS)}
+    )
+    _sdk.handlers(flow)["run"].workflow_retention = timedelta(seconds=5)
+    assert _sdk.handlers(flow)["run"].workflow_retention == timedelta(seconds=5)
+    endpoint = Endpoint()
+    endpoint.bind(flow)
+    (service,) = json.loads(compute_discovery_json(endpoint, 4, "bidi"))["services"]
+    assert [service[k] for k in ("inactivityTimeout", "abortTimeout", "journalRetention")] == [
+        1000,
+        2000,
+        3000,
+    ]
+    assert service["idempotencyRetention"] == 4000
+    assert service["handlers"][0]["workflowCompletionRetention"] == 5000
+    with pytest.raises(ValueError, match="not a service option: retry"):
+        _sdk.set_service_options(flow, {"retry": timedelta(1)})
+
+
+def test_a_missing_service_option_attribute_fails_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A service that no longer keeps ``abort_timeout`` as an attribute is reported."""
+    original = restate.Workflow.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        del self.abort_timeout
+
+    monkeypatch.setattr(restate.Workflow, "__init__", init)
+    with pytest.raises(SdkIncompatible, match="Workflow keeps no abort_timeout attribute"):
+        _sdk.check()
 
 
 def test_handler_from_callable_reads_the_decorated_function() -> None:

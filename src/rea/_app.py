@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Literal
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import restate
 
 from rea import _sdk
 from rea._invocation import invocation_scope
 from rea._sdk import AnyService
+
+if TYPE_CHECKING:
+    from rea.workflow._config import WorkflowConfig
 
 __all__ = ["app", "prepare"]
 
@@ -39,6 +43,7 @@ def app(
     validation: Validation = "compatible",
     dead_letters: bool = True,
     workflow_output: bool = True,
+    workflows: Mapping[restate.Workflow, WorkflowConfig] | None = None,
 ) -> Any:
     """Build the Restate ASGI app for `services`, with rea's guards, serdes and validation.
 
@@ -58,13 +63,17 @@ def app(
             not complete. Without it such a compensation is logged as an error instead.
         workflow_output: Add the two helper handlers (and the output promise) to every
             workflow that `rea.WorkflowClient.attach` / ``get_output`` need.
+        workflows: A `rea.WorkflowConfig` (retention, timeouts, state-size warning) per
+            workflow of `services`, set on rea's copy of it; registering the app applies it.
 
     Returns:
         An ASGI application (serve it with hypercorn, or `rea dev`).
 
     Raises:
         SdkIncompatible: The installed restate-sdk lacks something rea relies on.
-        ValueError: An unknown `validation` mode.
+        ValueError: An unknown `validation` mode, a configured workflow that is not among
+            `services`, or a workflow whose handler name a `rea.WorkflowStatus` needs.
+        TypeError: `workflows` maps something other than workflows to `rea.WorkflowConfig`.
     """
     # Before anything touches the SDK's internals: an incompatible SDK fails here, loudly,
     # rather than leaving a guard out.
@@ -72,7 +81,11 @@ def app(
     if validation not in ("compatible", "strict"):
         raise ValueError(f"validation must be 'compatible' or 'strict', not {validation!r}")
     clones = prepare(
-        services, validation=validation, dead_letters=dead_letters, workflow_output=workflow_output
+        services,
+        validation=validation,
+        dead_letters=dead_letters,
+        workflow_output=workflow_output,
+        workflows=workflows,
     )
     return restate.app(
         clones,
@@ -88,9 +101,11 @@ def prepare(
     validation: Validation = "compatible",
     dead_letters: bool = True,
     workflow_output: bool = True,
+    workflows: Mapping[restate.Workflow, WorkflowConfig] | None = None,
 ) -> list[AnyService]:
     """The copies of `services` (plus rea's own) that `app` serves, with rea installed."""
     given = list(services)
+    configs = _workflow_configs(given, workflows)
     if dead_letters:
         from rea import _dead_letters
 
@@ -98,7 +113,35 @@ def prepare(
         if all(_sdk.service_name(s) != name for s in given):
             given.append(_dead_letters.SagaDeadLetters)
         _dead_letters.served()
-    clones = [_sdk.clone(service) for service in given]
-    for service in clones:
-        _install(service, validation=validation, workflow_output=workflow_output)
+    clones = []
+    for service in given:
+        clone = _sdk.clone(service)
+        if isinstance(service, restate.Workflow) and isinstance(clone, restate.Workflow):
+            _extend_workflow(service, clone, configs.get(id(service)))
+        _install(clone, validation=validation, workflow_output=workflow_output)
+        clones.append(clone)
     return clones
+
+
+def _workflow_configs(
+    given: list[AnyService], workflows: Mapping[restate.Workflow, WorkflowConfig] | None
+) -> dict[int, WorkflowConfig]:
+    if not workflows:
+        return {}
+    from rea.workflow._config import configs_by_workflow
+
+    return configs_by_workflow(given, workflows)
+
+
+def _extend_workflow(
+    original: restate.Workflow, clone: restate.Workflow, config: WorkflowConfig | None
+) -> None:
+    """rea's additions to its copy of a workflow: the status handler and the config."""
+    # Only a program that declared a WorkflowStatus has the module loaded, and then it is.
+    status = sys.modules.get("rea.workflow._status")
+    if status is not None:
+        status.install_status(original, clone)
+    if config is not None:
+        from rea.workflow._config import apply_config
+
+        apply_config(clone, config)

@@ -22,7 +22,10 @@ Everything else rea needs is undocumented and lives here, behind small typed hel
 is the one in ``restate.server_context``),
 ``restate.server.install_shutdown_hook``, ``restate.exceptions.RetryableError`` (in no Python
 docs page), `DefaultSerde` / `BytesSerde` / `PydanticJsonSerde` (the current serialization
-page only shows ``type_hint=``), and a service's ``name`` / ``handlers`` / ``service_tag``.
+page only shows ``type_hint=``), a service's ``name`` / ``handlers`` / ``service_tag``, and the
+attributes where a service and a handler keep their options after construction (discovery
+reads them from there: ``inactivity_timeout``, ``abort_timeout``, ``journal_retention``,
+``idempotency_retention``, and a workflow run handler's ``workflow_retention``).
 
 How an incompatible SDK fails: a module missing here fails ``import rea`` with
 `SdkIncompatible`; anything else (an attribute, a method, a parameter) fails `check()`, which
@@ -63,6 +66,7 @@ except ImportError as exc:  # pragma: no cover - only with an SDK rea was not te
 
 __all__ = [
     "CONTEXT_METHODS",
+    "SERVICE_OPTIONS",
     "TESTED_RANGE",
     "AnyService",
     "BytesSerde",
@@ -89,7 +93,9 @@ __all__ = [
     "sdk_version",
     "service_metadata",
     "service_name",
+    "service_options",
     "set_service_metadata",
+    "set_service_options",
 ]
 
 #: The restate-sdk versions rea is tested with (pyproject.toml pins the same range).
@@ -138,9 +144,18 @@ CONTEXT_METHODS: Final[Mapping[str, str]] = {
     "send, idempotency_key, headers",
 }
 
+#: The options a service object keeps as attributes of the same name, which discovery sends
+#: to the server (``rea.WorkflowConfig`` sets them on rea's copy of a workflow).
+SERVICE_OPTIONS: Final = (
+    "inactivity_timeout",
+    "abort_timeout",
+    "journal_retention",
+    "idempotency_retention",
+)
+
 #: Dataclass fields rea reads or writes, per SDK class.
 _FIELDS: Final[Mapping[type, str]] = {
-    Handler: "service_tag handler_io kind name fn arity context_managers",
+    Handler: "service_tag handler_io kind name fn arity context_managers workflow_retention",
     HandlerIO: "input_serde output_serde input_type output_type",
     TypeHint: "annotation is_void generate_json_schema",
     ServiceTag: "kind name metadata",
@@ -252,6 +267,11 @@ def _check_services(problems: list[str]) -> None:
             problems.append(f"{label} has no handlers dict")
         if not isinstance(getattr(probe, "service_tag", None), ServiceTag):
             problems.append(f"{label} has no service_tag")
+        problems.extend(
+            f"{label} keeps no {option} attribute"
+            for option in SERVICE_OPTIONS
+            if not hasattr(probe, option)
+        )
     parameters = inspect.signature(restate.Workflow.handler).parameters
     problems.extend(
         f"Workflow.handler() takes no {k}" for k in _WORKFLOW_KEYWORDS if k not in parameters
@@ -397,6 +417,16 @@ class HandlerRef:
         if output_schema is not None and io.output_type is not None:
             io.output_type.generate_json_schema = output_schema
 
+    @property
+    def workflow_retention(self) -> timedelta | None:
+        """How long a workflow run's result and state outlive it (run handlers only)."""
+        retention: timedelta | None = self._handler.workflow_retention
+        return retention
+
+    @workflow_retention.setter
+    def workflow_retention(self, retention: timedelta | None) -> None:
+        self._handler.workflow_retention = retention
+
     def prepend_context_manager(
         self, factory: Callable[[], AbstractAsyncContextManager[None]]
     ) -> None:
@@ -449,6 +479,24 @@ def service_metadata(service: AnyService) -> dict[str, str]:
 def set_service_metadata(service: AnyService, metadata: Mapping[str, str]) -> None:
     """Replace the metadata of `service`; discovery sends it to the server."""
     service.service_tag.metadata = dict(metadata)
+
+
+def service_options(service: AnyService) -> dict[str, timedelta | None]:
+    """The `SERVICE_OPTIONS` of `service` as discovery will send them (None: server default)."""
+    return {option: getattr(service, option) for option in SERVICE_OPTIONS}
+
+
+def set_service_options(service: AnyService, options: Mapping[str, timedelta]) -> None:
+    """Set `SERVICE_OPTIONS` on `service` (a copy rea serves); discovery sends them.
+
+    Raises:
+        ValueError: an option that is not one of `SERVICE_OPTIONS`.
+    """
+    unknown = set(options) - set(SERVICE_OPTIONS)
+    if unknown:
+        raise ValueError(f"not a service option: {', '.join(sorted(unknown))}")
+    for option, value in options.items():
+        setattr(service, option, value)
 
 
 def handler_of(fn: Callable[..., Any]) -> HandlerRef:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, Unpack, overload
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
+
+from pydantic import BaseModel
 
 from rea.ingress import _protocol as proto
 from rea.ingress._core import Async, Output, SendResult, Sync
 from rea.ingress._facades import CallOptions, Co, HeaderOptions, SubmitOptions, _Facade
+
+if TYPE_CHECKING:
+    from rea.workflow._status import StatusReport, WorkflowStatus
 
 __all__ = ["IngressWorkflow"]
 
@@ -16,6 +21,7 @@ OutputT = TypeVar("OutputT")
 ModeT = TypeVar("ModeT", Async, Sync)
 SigInT = TypeVar("SigInT")
 SigOutT = TypeVar("SigOutT")
+ProgressT = TypeVar("ProgressT", bound=BaseModel)
 
 
 class IngressWorkflow(_Facade[InputT, OutputT, ModeT]):
@@ -195,3 +201,47 @@ class IngressWorkflow(_Facade[InputT, OutputT, ModeT]):
             if target.endpoint.service != service:
                 raise TypeError(f"{target.name} is not a handler of the workflow {service}")
         return self._perform(proto.invoke(target, workflow_id, input, **options))
+
+    @overload
+    def status(
+        self: IngressWorkflow[InputT, OutputT, Async],
+        workflow_id: str,
+        progress: type[ProgressT] | WorkflowStatus[ProgressT],
+        *,
+        handler: str | None = None,
+    ) -> Co[StatusReport[ProgressT]]: ...
+    @overload
+    def status(
+        self: IngressWorkflow[InputT, OutputT, Sync],
+        workflow_id: str,
+        progress: type[ProgressT] | WorkflowStatus[ProgressT],
+        *,
+        handler: str | None = None,
+    ) -> StatusReport[ProgressT]: ...
+    def status(self, workflow_id: str, progress: Any, *, handler: str | None = None) -> Any:
+        """The progress of `workflow_id`, from the status handler `rea.WorkflowStatus` adds.
+
+        It reads the workflow's state: while the run goes on, after it ended (for the
+        workflow's retention), and before it started (an empty report). Safe to retry.
+
+        Args:
+            workflow_id: The workflow.
+            progress: The progress model, or the `rea.WorkflowStatus` declaration (which also
+                names the handler).
+            handler: The status handler's name, if the declaration gave it another one.
+
+        Returns:
+            The report, typed with the progress model.
+        """
+        from rea.workflow._status import DEFAULT_HANDLER, StatusReport, WorkflowStatus
+
+        if isinstance(progress, WorkflowStatus):
+            report_type: Any = progress.report_type
+            name = handler or progress.handler
+        else:
+            report_type = StatusReport[progress]
+            name = handler or DEFAULT_HANDLER
+        service = self._target.endpoint.service
+        target = proto.target_by_name(service, name, "workflow", (None, report_type))
+        request = proto.invoke(target, workflow_id, proto.NO_INPUT, idempotent=True)
+        return self._perform(request)
