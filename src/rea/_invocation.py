@@ -19,6 +19,10 @@ Guards (rule names):
 - ``run.unbounded_retryable``: a run with no attempt limit raised `RetryableError`, whose
   `retry_after` makes the SDK retry it forever. Under WARN it is retried as a plain error (the
   invocation's retry policy bounds it).
+
+Timers: ``ctx.sleep`` durations are multiplied by the process's time scale before the SDK
+journals them (1 in production; below 1 under `rea.testing.Harness(time_scale=...)`; see
+`rea.workflow._time`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import logging
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 import restate
@@ -280,6 +285,13 @@ class GuardedContext(InvocationContext):
         guarded = guard_action(name, action, bounded=max_attempts is not None)
         return super().run(name, guarded, *args, **kwargs)
 
+    # -- timers ------------------------------------------------------------------------------
+    def sleep(self, delta: Any, *args: Any, **kwargs: Any) -> Any:
+        check_usable("ctx.sleep()", self._rea_state)
+        # Scaled before the SDK journals it, so a replay waits for the very same timer (tests
+        # run with a time scale below 1; in production the scale is 1 and delta is unchanged).
+        return super().sleep(_scaled(delta), *args, **kwargs)
+
     def uuid(self) -> Any:
         check_usable("ctx.uuid()", self._rea_state)
         value = super().uuid()
@@ -308,6 +320,14 @@ class GuardedContext(InvocationContext):
         return super().awakeable(*args, **kwargs)
 
 
+def _scaled(delta: Any) -> Any:
+    """`delta` under the process's time scale (see rea.workflow._time); anything else as is."""
+    # Imported here: rea.workflow's modules import this one.
+    from rea.workflow._time import scaled
+
+    return scaled(delta) if isinstance(delta, timedelta) else delta
+
+
 def _plain_guard(method_name: str) -> Callable[..., Any]:
     original = _sdk.context_method(method_name)
 
@@ -321,14 +341,14 @@ def _plain_guard(method_name: str) -> Callable[..., Any]:
 
 #: The context methods with rea's own override above.
 OVERRIDDEN_METHODS = (
-    "set", "clear", "clear_all", "run_typed", "run", "uuid", "promise", "awakeable",
+    "set", "clear", "clear_all", "run_typed", "run", "sleep", "uuid", "promise", "awakeable",
 )  # fmt: skip
 
 #: Everything else that reaches the journal (or the seeded random generator) gets the common
 #: checks; pure reads such as request() and key() need none. Every name is one of
 #: `_sdk.CONTEXT_METHODS`, which `rea.app` verifies: a guard never goes missing silently.
 PLAIN_GUARDED_METHODS = (
-    "get", "state_keys", "sleep", "time", "random",
+    "get", "state_keys", "time", "random",
     "service_call", "service_send", "object_call", "object_send", "workflow_call",
     "workflow_send", "generic_call", "generic_send", "resolve_awakeable", "reject_awakeable",
     "cancel_invocation", "attach_invocation", "signal", "resolve_signal", "reject_signal",

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -20,6 +21,7 @@ from rea.errors import AppStartError, ReaError, RegistrationError
 from rea.testing._ports import listening_socket
 from rea.testing._serve import ThreadServer
 from rea.testing._server import RestateServer, ServerEndpoint
+from rea.workflow import _time
 
 __all__ = ["Harness"]
 
@@ -44,6 +46,12 @@ class Harness:
         app_output: Where a child app process writes its output (stdout and stderr), e.g.
             ``sys.stderr`` to see its logs live, as `rea dev` does; default: a temporary file
             whose tail is quoted when the app fails to start.
+        time_scale: Multiply every durable timer of the app by this before it is journaled
+            (``ctx.sleep`` through rea's guarded context, `rea.sleep_until`, `rea.race`
+            timeouts, `rea.loop` delays...): 0.001 turns a day into 86.4 s. `rea.now` stays
+            real time. A child app gets it as ``REA_TIME_SCALE``; an app on a thread shares
+            this process's scale, so apps on threads of one process must agree. Default:
+            this process's own scale (``REA_TIME_SCALE``, else 1), which a child inherits.
     """
 
     def __init__(
@@ -56,9 +64,14 @@ class Harness:
         startup_timeout: float = 30.0,
         app_env: dict[str, str] | None = None,
         app_output: IO[Any] | None = None,
+        time_scale: float | None = None,
     ) -> None:
         if not isinstance(app, str) and not is_asgi_app(app):
             raise AppStartError(f"{app!r} is not an ASGI app (app(scope, receive, send))")
+        self.time_scale = (
+            None if time_scale is None else _time.check_scale(time_scale, source="time_scale")
+        )
+        self._release_time_scale: Callable[[], None] | None = None
         self.app = app
         self.startup_timeout = startup_timeout
         self._own_server = server is None
@@ -172,6 +185,8 @@ class Harness:
             env = dict(os.environ)
             # Whatever this process can import, the child can import too.
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
+            if self.time_scale is not None:
+                env[_time.ENV_VAR] = repr(self.time_scale)
             env.update(self._app_env)
             fd = self._sock.fileno()
             if self._app_log is None and self._app_output is None:
@@ -185,6 +200,9 @@ class Harness:
                 pass_fds=[fd],
             )
         else:
+            if self.time_scale is not None and self._release_time_scale is None:
+                # The app's handlers run in this process: they read its scale.
+                self._release_time_scale = _time.override_time_scale(self.time_scale)
             self._thread = ThreadServer(self.app, self._sock.fileno())
             self._thread.start()
 
@@ -248,6 +266,9 @@ class Harness:
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
+        if self._release_time_scale is not None:
+            self._release_time_scale()
+            self._release_time_scale = None
         if self._own_server and isinstance(self.server, RestateServer):
             self.server.stop()
         if self._app_log is not None:
