@@ -19,9 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import rea
 from rea.testing import Harness
-from rea.workflow._approval import Approval, ApprovalRequest, await_approval
 
-INBOX: list[ApprovalRequest] = []  # stands for mail: each request is sent once, durably
+INBOX: list[rea.ApprovalRequest] = []  # stands for mail: each request is sent once, durably
 
 
 class Expense(BaseModel):
@@ -29,12 +28,12 @@ class Expense(BaseModel):
     amount: float
 
 
-def ask_manager(request: ApprovalRequest) -> None:
+def ask_manager(request: rea.ApprovalRequest) -> None:
     INBOX.append(request)
     print(f"  mail to manager: approve {request.name}? answer {request.awakeable_id[:18]}...")
 
 
-def ask_finance(request: ApprovalRequest) -> None:
+def ask_finance(request: rea.ApprovalRequest) -> None:
     INBOX.append(request)
     print(f"  mail to finance (escalation): {request.name} still open after the deadline")
 
@@ -44,7 +43,7 @@ expenses = rea.control_plane(restate.Workflow("ExpenseApproval"))
 
 @expenses.main()
 async def run(ctx: restate.WorkflowContext, expense: Expense) -> str:
-    approval: Approval = await await_approval(
+    approval: rea.Approval = await rea.await_approval(
         ctx,
         f"expense of {expense.employee}",
         notify=ask_manager,
@@ -61,7 +60,7 @@ async def run(ctx: restate.WorkflowContext, expense: Expense) -> str:
 app = rea.app([expenses])
 
 
-def _wait_for_mail(count: int) -> ApprovalRequest:
+def _wait_for_mail(count: int) -> rea.ApprovalRequest:
     deadline = time.monotonic() + 10
     while len(INBOX) < count:
         if time.monotonic() > deadline:

@@ -1,8 +1,9 @@
-"""Workflow helpers: durable timers, races, bounded loops, continue-as-new (area 4).
+"""Workflow helpers: timers, races, bounded loops, continue-as-new, status, approvals (area 4).
 
 `rea` re-exports these names; import them from there (``rea.sleep_until``).
 """
 
+from rea.workflow._approval import Approval, ApprovalRequest, Decision, await_approval
 from rea.workflow._config import WorkflowConfig
 from rea.workflow._loop import (
     DurableLoop,
@@ -15,6 +16,9 @@ from rea.workflow._status import StatusReport, StatusStep, WorkflowStatus
 from rea.workflow._timers import PromiseRacer, RaceResult, RaceWinner, race, sleep_until
 
 __all__ = [
+    "Approval",
+    "ApprovalRequest",
+    "Decision",
     "DurableLoop",
     "LoopLimitExceeded",
     "PromiseRacer",
@@ -24,6 +28,7 @@ __all__ = [
     "StatusStep",
     "WorkflowConfig",
     "WorkflowStatus",
+    "await_approval",
     "continue_as_new",
     "generation",
     "loop",

@@ -10,7 +10,6 @@ import restate
 from pydantic import BaseModel
 
 import rea
-from rea.workflow._approval import Approval, ApprovalRequest, await_approval
 
 
 class Expense(BaseModel):
@@ -28,7 +27,7 @@ def _db() -> sqlite3.Connection:
     return db
 
 
-def ask(request: ApprovalRequest) -> None:
+def ask(request: rea.ApprovalRequest) -> None:
     """Stands for a mail to the approver: every call is a row."""
     with _db() as db:
         db.execute(
@@ -41,8 +40,8 @@ expenses = rea.control_plane(restate.Workflow("Expenses"))
 
 
 @expenses.main()
-async def run(ctx: restate.WorkflowContext, expense: Expense) -> Approval:
-    return await await_approval(
+async def run(ctx: restate.WorkflowContext, expense: Expense) -> rea.Approval:
+    return await rea.await_approval(
         ctx,
         "expense",
         notify=ask,
@@ -55,10 +54,10 @@ petty = rea.data_plane(restate.Service("PettyCash"))
 
 
 @petty.handler()
-async def spend(ctx: restate.Context) -> Approval:
+async def spend(ctx: restate.Context) -> rea.Approval:
     """Wrong on purpose: waiting for a person is orchestration, not data-plane work."""
     with rea.policy_override("strict"):
-        return await await_approval(ctx, "petty", notify=ask, timeout=timedelta(seconds=1))
+        return await rea.await_approval(ctx, "petty", notify=ask, timeout=timedelta(seconds=1))
 
 
 app = rea.app([expenses, petty])
