@@ -12,6 +12,7 @@ code that reaches the caller as the HTTP status of the ingress response::
     │   │                         the fix (a retry would make the same call again)
     │   ├── UsageTypeError        also a TypeError (wrong argument types, a missing key)
     │   └── UsageValueError       also a ValueError (an empty name, a bad limit)
+    ├── LoopLimitExceeded         (TerminalError, 508) a `rea.loop` went past max_iterations
     ├── ServerNotInstalledError   the restate-server binary cannot be found or installed
     ├── ServerStartError          a restate-server process did not become healthy
     ├── AppStartError             an app process did not serve or could not be loaded
