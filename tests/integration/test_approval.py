@@ -129,6 +129,31 @@ def test_approval_in_a_data_plane_service_is_a_violation(h: Harness) -> None:
     assert "[plane.orchestration_in_data_plane]" in response.json()["message"]
 
 
+def test_a_day_of_sleep_and_two_48h_deadlines_take_seconds_under_scaled_time(
+    rea_harness: HarnessFactory, ledger: Path
+) -> None:
+    """Scaled test time: 24 h asleep, then 48 h + 48 h (escalation) with no answer, in < 10 s,
+    journaled like an unscaled run of the same workflow."""
+    day, two_days = 24 * 3600 * 1000, 48 * 3600 * 1000
+    scaled = rea_harness(APP, app_env={"REA_LEDGER": str(ledger)}, time_scale=1e-5)
+    started = time.monotonic()
+    invocation, _ = _start(scaled, ledger, "s1", sleep_ms=day, timeout_ms=two_days, escalate=True)
+    assert _result(scaled, "s1")["outcome"] == "timed_out"
+    assert time.monotonic() - started < 10
+    short = rea_harness(APP, app_env={"REA_LEDGER": str(ledger)}, time_scale=1.0)
+    other, _ = _start(short, ledger, "s2", sleep_ms=10, timeout_ms=50, escalate=True)
+    assert _result(short, "s2")["outcome"] == "timed_out"
+
+    def shape(h: Harness, invocation: str) -> list[str]:
+        rows = h.query(
+            f"SELECT entry_type FROM sys_journal WHERE id = '{invocation}' ORDER BY index"
+        )
+        return [row["entry_type"] for row in rows]
+
+    assert shape(scaled, invocation) == shape(short, other)
+    assert shape(scaled, invocation).count("Command: Sleep") == 3
+
+
 def test_notify_runs_once_across_app_kills(ledger: Path) -> None:
     """Three SIGKILLs of the app while it waits: notify was called exactly once."""
     retries = {"RESTATE_DEFAULT_RETRY_POLICY__MAX_ATTEMPTS": "100"}

@@ -16,6 +16,7 @@ class Expense(BaseModel):
     amount: float
     timeout_ms: int = 1000
     escalate: bool = False
+    sleep_ms: int = 0
 
 
 def _db() -> sqlite3.Connection:
@@ -41,6 +42,8 @@ expenses = rea.control_plane(restate.Workflow("Expenses"))
 
 @expenses.main()
 async def run(ctx: restate.WorkflowContext, expense: Expense) -> rea.Approval:
+    if expense.sleep_ms:
+        await ctx.sleep(timedelta(milliseconds=expense.sleep_ms))  # e.g. wait for Monday
     return await rea.await_approval(
         ctx,
         "expense",
