@@ -9,6 +9,7 @@ second it reports the app process's CPU time per invocation, which is steadier t
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import sys
 import time
@@ -27,13 +28,15 @@ from bench._cpu import cpu_seconds  # noqa: E402
 from rea.testing import Harness, RestateServer  # noqa: E402
 
 CONCURRENCY = 16
+#: Numbers for "{n}" in a variant's path: unique across rounds (a workflow id runs once).
+_ids = itertools.count()
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     app: str  # "module:attr", served in a child process
-    path: str  # ingress path of the handler to call
+    path: str  # ingress path of the handler to call; "{n}" is a number unique to the call
 
 
 async def _drive(
@@ -45,7 +48,7 @@ async def _drive(
 
         async def worker() -> None:
             for n in numbers:
-                response = await client.post(path, json=body(n))
+                response = await client.post(path.format(n=next(_ids)), json=body(n))
                 assert check(response.json()), response.text
 
         started = time.perf_counter()

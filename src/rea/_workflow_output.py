@@ -37,13 +37,16 @@ def _keep_output(handler: HandlerRef) -> None:
 
     @functools.wraps(original)
     async def fn(ctx: restate.WorkflowContext, *args: Any) -> Any:
+        # Not awaited: the completion is journaled when it is called, and its promise name is
+        # reserved for rea (nothing else can complete it first), so waiting for the server's
+        # acknowledgement would only add a round trip to every workflow run.
         try:
             result = await original(ctx, *args)
         except TerminalError as exc:
-            await _promise(ctx).reject(exc.message, exc.status_code)
+            _promise(ctx).reject(exc.message, exc.status_code)
             raise
         # Read at call time: rea.app installs the typed output serde after this wrapper.
-        await _promise(ctx).resolve(handler.output_serde.serialize(result))
+        _promise(ctx).resolve(handler.output_serde.serialize(result))
         return result
 
     handler.fn = fn

@@ -166,7 +166,7 @@ class WorkflowStatus(Generic[ProgressT]):
             progress: The new progress, an instance of the declared model.
 
         Returns:
-            The report as written.
+            The report as written (rea builds the next write from it: treat it as read-only).
 
         Raises:
             UsageTypeError: `progress` is not an instance of the declared model, or `ctx`
@@ -192,7 +192,7 @@ class WorkflowStatus(Generic[ProgressT]):
             changes: Field names and their new values.
 
         Returns:
-            The report as written.
+            The report as written (rea builds the next write from it: treat it as read-only).
 
         Raises:
             UsageValueError: a field the model does not have, or values it does not accept.
@@ -211,7 +211,7 @@ class WorkflowStatus(Generic[ProgressT]):
             changes: Fields of the progress to change in the same write, as in `update`.
 
         Returns:
-            The report as written.
+            The report as written (rea builds the next write from it: treat it as read-only).
 
         Raises:
             UsageValueError: an empty name, or changes the model does not accept.
@@ -252,7 +252,7 @@ class WorkflowStatus(Generic[ProgressT]):
         what = f"WorkflowStatus.{operation}()"
         reports = _written.setdefault(ctx, {})
         if not may_write_state(ctx, what):
-            return self._current(reports).model_copy(deep=True)
+            return self._current(reports)
         handler = _sdk.running_handler(ctx)
         if handler is not None and handler.kind != "workflow":
             raise UsageTypeError(
@@ -277,9 +277,10 @@ class WorkflowStatus(Generic[ProgressT]):
         data = self._serde.serialize(report)
         check_state_size(self.key, data)
         _base_method(ctx, "set")(self.key, data, serde=_RAW)
+        # Kept to build the next write from, and returned as is: a deep copy per write cost
+        # more than the rest of the write (bench/workflow.py). The docs say: read-only.
         reports[self.key] = report
-        # A copy: changing it must not change what the next write starts from.
-        return report.model_copy(deep=True)
+        return report
 
     def _current(self, reports: Mapping[str, StatusReport[Any]]) -> StatusReport[ProgressT]:
         report = reports.get(self.key)
