@@ -47,8 +47,9 @@ def test_every_setting_reaches_the_server() -> None:
     assert config["default-retry-policy"]["max-attempts"] == 3
     assert config["default-retry-policy"]["on-max-attempts"] == "kill"
     assert config["shutdown-timeout"] == "2s"
+    assert config["worker"]["cleanup-interval"] == "1s"
     # Every variable rea sets is one of those checked above: none is silently ignored.
-    assert len(server.environment()) == 16
+    assert len(server.environment()) == 17
 
 
 def test_replay_and_retry_options_change_the_config() -> None:

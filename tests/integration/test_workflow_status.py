@@ -217,7 +217,7 @@ def test_a_two_second_retention_makes_the_output_unreadable_after_two_seconds() 
     Restate purges expired runs on its cleanup timer (``worker.cleanup-interval``, 1 h by
     default), so this server checks every second.
     """
-    server = RestateServer(env={"RESTATE_WORKER__CLEANUP_INTERVAL": "1s"})
+    server = RestateServer()  # its cleanup timer runs every second
     with server, Harness(APP, server=server) as h, SyncIngressClient(h.ingress_url) as client:
         wid = _id()
         configured = client.workflow(configured_run)

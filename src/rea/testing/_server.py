@@ -164,6 +164,9 @@ class RestateServer:
             "RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT": "0s" if self.always_replay else "1m",
             "RESTATE_WORKER__INVOKER__ABORT_TIMEOUT": "10s",
             "RESTATE_SHUTDOWN_TIMEOUT": "2s",
+            # Completed invocations past their retention are purged on this timer (default
+            # 1 h): 1 s lets a test see a retention of seconds take effect.
+            "RESTATE_WORKER__CLEANUP_INTERVAL": "1s",
         }
         if self.max_attempts is not None:
             settings["RESTATE_DEFAULT_RETRY_POLICY__INITIAL_INTERVAL"] = "50ms"
