@@ -9,23 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import rea
 from rea.testing import Harness, RestateServer
 from rea.testing.pytest_plugin import HarnessFactory
 
 APP = "tests.integration.apps.approval_app:app"
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite"
-
-
-@pytest.fixture
-def h(rea_harness: HarnessFactory, ledger: Path) -> Harness:
-    return rea_harness(APP, app_env={"REA_LEDGER": str(ledger)})
 
 
 def _asked(ledger: Path, invocation: str) -> list[tuple[str, int]]:

@@ -13,19 +13,8 @@ from typing import Any
 import pytest
 
 from rea.testing import Harness
-from rea.testing.pytest_plugin import HarnessFactory
 
 APP = "tests.integration.apps.saga_app:app"
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite"
-
-
-@pytest.fixture
-def h(rea_harness: HarnessFactory, ledger: Path) -> Harness:
-    return rea_harness(APP, app_env={"REA_LEDGER": str(ledger)})
 
 
 def _planted(target: Path, compensation: str) -> dict[str, Any]:

@@ -15,16 +15,6 @@ from rea.testing.pytest_plugin import HarnessFactory
 APP = "tests.integration.apps.saga_app:app"
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite"
-
-
-@pytest.fixture
-def h(rea_harness: HarnessFactory, ledger: Path) -> Harness:
-    return rea_harness(APP, app_env={"REA_LEDGER": str(ledger)})
-
-
 def _rows(ledger: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     with sqlite3.connect(ledger) as db:
         try:
