@@ -119,6 +119,11 @@ def check_usable(operation: str, state: InvocationState | None = None) -> None:
         )
 
 
+def _clear(state: InvocationState) -> bool:
+    """Whether the common guards have nothing to say (not in a run, handler not returned)."""
+    return _in_run.get() is None and not state.finished
+
+
 def require_control_plane(what: str) -> None:
     """The guard for orchestration helpers: not in a service tagged data plane."""
     state = _current.get()
@@ -186,7 +191,12 @@ def code_site(fn: Callable[..., Any]) -> tuple[str, int] | None:
 
 
 def guard_action(
-    name: str, action: Callable[..., Any], *, bounded: bool, fix: str | None = None
+    name: str,
+    action: Callable[..., Any],
+    *,
+    bounded: bool,
+    fix: str | None = None,
+    keep_signature: bool = True,
 ) -> Callable[..., Any]:
     """`action` marked as running inside run `name`, keeping its sync or async nature.
 
@@ -196,6 +206,9 @@ def guard_action(
         bounded: Whether the run's retries end (else ``RetryableError`` is a violation).
         fix: The fix text of a ``ctx.inside_run`` violation while `action` runs; default: do
             the context call before or after the run.
+        keep_signature: Copy `action`'s name, annotations and signature onto the wrapper (the
+            SDK reads the return annotation when the run's serde is its default one); rea.run,
+            which passes its own serde, skips the copy (it is most of this function's cost).
 
     Returns:
         The marked action.
@@ -217,7 +230,6 @@ def guard_action(
 
     if inspect.iscoroutinefunction(action):
 
-        @functools.wraps(action)
         async def guarded_async(*args: Any, **kwargs: Any) -> Any:
             token = _in_run.set(mark)
             try:
@@ -230,9 +242,8 @@ def guard_action(
             finally:
                 _in_run.reset(token)
 
-        return guarded_async
+        return functools.update_wrapper(guarded_async, action) if keep_signature else guarded_async
 
-    @functools.wraps(action)
     def guarded_sync(*args: Any, **kwargs: Any) -> Any:
         token = _in_run.set(mark)
         try:
@@ -245,7 +256,7 @@ def guard_action(
         finally:
             _in_run.reset(token)
 
-    return guarded_sync
+    return functools.update_wrapper(guarded_sync, action) if keep_signature else guarded_sync
 
 
 class GuardedContext(InvocationContext):
@@ -254,12 +265,16 @@ class GuardedContext(InvocationContext):
     _rea_state: InvocationState
 
     # -- state writes ------------------------------------------------------------------------
+    def _writes_freely(self) -> bool:
+        # The common case, checked without building messages nobody will read.
+        return _clear(self._rea_state) and self._rea_state.can_write_state
+
     def set(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
-        if may_write_state(self, f"ctx.set({name!r})"):
+        if self._writes_freely() or may_write_state(self, f"ctx.set({name!r})"):
             super().set(name, value, *args, **kwargs)
 
     def clear(self, name: str, *args: Any, **kwargs: Any) -> None:
-        if may_write_state(self, f"ctx.clear({name!r})"):
+        if self._writes_freely() or may_write_state(self, f"ctx.clear({name!r})"):
             super().clear(name, *args, **kwargs)
 
     def clear_all(self, *args: Any, **kwargs: Any) -> None:
@@ -270,7 +285,8 @@ class GuardedContext(InvocationContext):
     def run_typed(
         self, name: str, action: Any, options: Any = None, /, *args: Any, **kwargs: Any
     ) -> Any:
-        check_usable(f"ctx.run_typed({name!r})", self._rea_state)
+        if not _clear(self._rea_state):
+            check_usable(f"ctx.run_typed({name!r})", self._rea_state)
         if options is None:
             return super().run_typed(
                 name, guard_action(name, action, bounded=False), *args, **kwargs
@@ -287,7 +303,8 @@ class GuardedContext(InvocationContext):
 
     # -- timers ------------------------------------------------------------------------------
     def sleep(self, delta: Any, *args: Any, **kwargs: Any) -> Any:
-        check_usable("ctx.sleep()", self._rea_state)
+        if not _clear(self._rea_state):
+            check_usable("ctx.sleep()", self._rea_state)
         # Scaled before the SDK journals it, so a replay waits for the very same timer (tests
         # run with a time scale below 1; in production the scale is 1 and delta is unchanged).
         return super().sleep(_scaled(delta), *args, **kwargs)
@@ -320,20 +337,29 @@ class GuardedContext(InvocationContext):
         return super().awakeable(*args, **kwargs)
 
 
+_scaler: Callable[[timedelta], timedelta] | None = None
+
+
 def _scaled(delta: Any) -> Any:
     """`delta` under the process's time scale (see rea.workflow._time); anything else as is."""
-    # Imported here: rea.workflow's modules import this one.
-    from rea.workflow._time import scaled
+    global _scaler
+    if _scaler is None:
+        # Imported on first use: rea.workflow's modules import this one.
+        from rea.workflow._time import scaled
 
-    return scaled(delta) if isinstance(delta, timedelta) else delta
+        _scaler = scaled
+    return _scaler(delta) if isinstance(delta, timedelta) else delta
 
 
 def _plain_guard(method_name: str) -> Callable[..., Any]:
     original = _sdk.context_method(method_name)
 
+    operation = f"ctx.{method_name}()"
+
     @functools.wraps(original)
     def guarded(self: GuardedContext, *args: Any, **kwargs: Any) -> Any:
-        check_usable(f"ctx.{method_name}()", self._rea_state)
+        if not _clear(self._rea_state):
+            check_usable(operation, self._rea_state)
         return original(self, *args, **kwargs)
 
     return guarded

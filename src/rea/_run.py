@@ -152,7 +152,8 @@ def _schedule(
         declared = Any
         action = _check_untyped(name, fn)
     options = policy.run_options(serde_for(declared))
-    action = guard_action(name, action, bounded=policy.bounded)
+    # keep_signature=False: the serde is in the options, the SDK does not read annotations.
+    action = guard_action(name, action, bounded=policy.bounded, keep_signature=False)
     future: RestateDurableFuture[Any] = base_method(ctx, "run_typed")(
         name, action, options, *args, **kwargs
     )
