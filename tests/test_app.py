@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 import pytest
 import restate
 from pydantic import BaseModel
-from restate.discovery import compute_discovery_json
-from restate.endpoint import Endpoint
 from typing_extensions import TypedDict
 
 import rea
 from rea._app import prepare
+from tests._discovery import discovery_manifest
 
 
 class Order(BaseModel):
@@ -60,13 +58,6 @@ def _services() -> list[Any]:
     return [svc, obj, flow]
 
 
-def _manifest(services: list[Any]) -> dict[str, Any]:
-    endpoint = Endpoint()
-    endpoint.bind(*services)
-    manifest: dict[str, Any] = json.loads(compute_discovery_json(endpoint, 4, "bidi"))
-    return manifest
-
-
 def _snapshot(services: list[Any]) -> dict[str, Any]:
     """Everything rea used to change, by identity: functions, serdes, hooks, schemas."""
     return {
@@ -88,11 +79,11 @@ def _snapshot(services: list[Any]) -> dict[str, Any]:
 def test_rea_app_leaves_the_given_services_as_they_were(validation: Any) -> None:
     """Handlers, serdes, schemas, hooks and the discovery manifest are untouched by rea.app."""
     services = _services()
-    before, manifest = _snapshot(services), _manifest(services)
+    before, manifest = _snapshot(services), discovery_manifest(services)
     rea.app(services, validation=validation)
     rea.app(services, validation=validation)  # twice, as two apps of one process would
     assert _snapshot(services) == before
-    assert _manifest(services) == manifest
+    assert discovery_manifest(services) == manifest
     assert all("_rea_attach" not in s.handlers for s in services)
 
 

@@ -105,3 +105,18 @@ def data_plane() -> Iterator[None]:
             yield
     finally:
         _invocation._current.reset(token)
+
+
+def tiny_workflow(name: str, **options: Any) -> restate.Workflow:
+    """A workflow with a run handler and one shared handler (`peek`), both doing nothing."""
+    wf = restate.Workflow(name, **options)
+
+    @wf.main()
+    async def run(ctx: restate.WorkflowContext) -> None:
+        return None
+
+    @wf.handler()
+    async def peek(ctx: restate.WorkflowSharedContext) -> None:
+        return None
+
+    return wf

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -11,8 +10,6 @@ from typing import Any
 import pytest
 import restate
 from pydantic import BaseModel
-from restate.discovery import compute_discovery_json
-from restate.endpoint import Endpoint
 
 import rea
 from rea._app import prepare
@@ -20,6 +17,8 @@ from rea._state import state_size_limit
 from rea.errors import UsageTypeError, UsageValueError
 from rea.workflow._config import WorkflowConfig
 from rea.workflow._status import WorkflowStatus
+from tests._discovery import discovery_manifest
+from tests.workflow.fakes import tiny_workflow
 
 FULL = WorkflowConfig(
     workflow_retention=timedelta(seconds=2),
@@ -29,27 +28,6 @@ FULL = WorkflowConfig(
     abort_timeout=timedelta(minutes=1),
     state_size_warning=1_000,
 )
-
-
-def _workflow(name: str) -> restate.Workflow:
-    wf = restate.Workflow(name, journal_retention=timedelta(days=9))
-
-    @wf.main()
-    async def run(ctx: restate.WorkflowContext) -> None:
-        return None
-
-    @wf.handler()
-    async def peek(ctx: restate.WorkflowSharedContext) -> None:
-        return None
-
-    return wf
-
-
-def _manifest(services: list[Any]) -> dict[str, Any]:
-    endpoint = Endpoint()
-    endpoint.bind(*services)
-    manifest: dict[str, Any] = json.loads(compute_discovery_json(endpoint, 4, "bidi"))
-    return manifest
 
 
 def _served(wf: restate.Workflow, config: WorkflowConfig) -> restate.Workflow:
@@ -97,8 +75,8 @@ def test_service_options_are_the_sdks_names_of_the_set_fields() -> None:
 # -- rea.app applies it to its copy --------------------------------------------------------------
 def test_the_copy_carries_every_setting_in_discovery() -> None:
     """Service options on the service, the completion retention on the run handler, in ms."""
-    wf = _workflow("UnitConfigFull")
-    manifest = _manifest([_served(wf, FULL)])
+    wf = tiny_workflow("UnitConfigFull", journal_retention=timedelta(days=9))
+    manifest = discovery_manifest([_served(wf, FULL)])
     (service,) = manifest["services"]
     assert service["journalRetention"] == 2 * 3600 * 1000
     assert service["idempotencyRetention"] == 3 * 3600 * 1000
@@ -111,10 +89,10 @@ def test_the_copy_carries_every_setting_in_discovery() -> None:
 
 def test_the_users_workflow_is_left_as_it_was() -> None:
     """Options, handlers and discovery of the given object are unchanged by rea.app."""
-    wf = _workflow("UnitConfigUntouched")
-    before = _manifest([wf])
+    wf = tiny_workflow("UnitConfigUntouched", journal_retention=timedelta(days=9))
+    before = discovery_manifest([wf])
     rea.app([wf], workflows={wf: FULL})
-    assert _manifest([wf]) == before
+    assert discovery_manifest([wf]) == before
     assert wf.journal_retention == timedelta(days=9)
     assert wf.inactivity_timeout is None
     assert wf.handlers["run"].workflow_retention is None
@@ -123,14 +101,20 @@ def test_the_users_workflow_is_left_as_it_was() -> None:
 
 def test_none_fields_keep_the_workflows_own_settings() -> None:
     """Only what the config sets changes: journal_retention=9 days from the constructor stays."""
-    served = _served(_workflow("UnitConfigPartial"), WorkflowConfig(abort_timeout=timedelta(1)))
+    served = _served(
+        tiny_workflow("UnitConfigPartial", journal_retention=timedelta(days=9)),
+        WorkflowConfig(abort_timeout=timedelta(1)),
+    )
     assert served.journal_retention == timedelta(days=9)
     assert served.abort_timeout == timedelta(days=1)
     assert served.handlers["run"].workflow_retention is None
 
 
 def test_the_state_size_hook_is_on_the_run_handler_only() -> None:
-    served = _served(_workflow("UnitConfigHook"), WorkflowConfig(state_size_warning=10))
+    served = _served(
+        tiny_workflow("UnitConfigHook", journal_retention=timedelta(days=9)),
+        WorkflowConfig(state_size_warning=10),
+    )
     # rea's invocation scope first, then the size threshold.
     assert len(served.handlers["run"].context_managers or []) == 2
     assert len(served.handlers["peek"].context_managers or []) == 1
@@ -147,11 +131,13 @@ def test_the_state_size_hook_is_on_the_run_handler_only() -> None:
 def test_workflows_must_be_served_workflows_with_configs(
     workflows: Any, error: type, match: str
 ) -> None:
-    wf = _workflow("UnitConfigChecked")
+    wf = tiny_workflow("UnitConfigChecked", journal_retention=timedelta(days=9))
     if workflows is None:
         workflows = {wf: {"workflow_retention": timedelta(1)}}
     elif workflows == {}:
-        workflows = {_workflow("UnitConfigElsewhere"): FULL}
+        workflows = {
+            tiny_workflow("UnitConfigElsewhere", journal_retention=timedelta(days=9)): FULL
+        }
     with pytest.raises(error, match=match):
         rea.app([wf], workflows=workflows)
 

@@ -15,6 +15,7 @@ import rea
 from rea._app import prepare
 from rea.errors import UsageTypeError, UsageValueError
 from rea.workflow._status import StatusReport, StatusStep, WorkflowStatus, status_of
+from tests.workflow.fakes import tiny_workflow
 
 
 class Progress(BaseModel):
@@ -181,22 +182,8 @@ def test_bad_declarations_fail_at_import_time(kwargs: Any, error: type, match: s
         WorkflowStatus(**kwargs)
 
 
-def _workflow(name: str) -> restate.Workflow:
-    wf = restate.Workflow(name)
-
-    @wf.main()
-    async def run(ctx: restate.WorkflowContext) -> None:
-        return None
-
-    @wf.handler()
-    async def peek(ctx: restate.WorkflowSharedContext) -> None:
-        return None
-
-    return wf
-
-
 def test_one_status_per_workflow() -> None:
-    wf = _workflow("UnitStatusTwice")
+    wf = tiny_workflow("UnitStatusTwice")
     first = WorkflowStatus(Progress, workflow=wf)
     assert status_of(wf) is first
     with pytest.raises(UsageValueError, match="has a WorkflowStatus already"):
@@ -205,7 +192,7 @@ def test_one_status_per_workflow() -> None:
 
 async def test_a_shared_handler_cannot_write_the_status() -> None:
     """The state.write_in_shared guard: STRICT raises, WARN skips the write."""
-    ctx = _Ctx(handler=_workflow("UnitStatusShared").handlers["peek"])
+    ctx = _Ctx(handler=tiny_workflow("UnitStatusShared").handlers["peek"])
     with rea.policy_override("strict"), pytest.raises(rea.PolicyViolation, match="shared"):
         await STATUS.update(ctx, stage="x")  # type: ignore[arg-type]
     with rea.policy_override("warn"):
@@ -230,7 +217,7 @@ async def test_only_a_workflow_run_handler_writes_it() -> None:
 # -- the status handler rea.app adds -------------------------------------------------------------
 def test_rea_app_adds_a_typed_status_handler_to_its_copy_only() -> None:
     """The copy gets a shared ``status`` handler returning the report; the original nothing."""
-    wf = _workflow("UnitStatusServed")
+    wf = tiny_workflow("UnitStatusServed")
     status = WorkflowStatus(Progress, workflow=wf)
     (served,) = [s for s in prepare([wf], dead_letters=False) if s.name == "UnitStatusServed"]
     assert "status" not in wf.handlers
@@ -243,14 +230,14 @@ def test_rea_app_adds_a_typed_status_handler_to_its_copy_only() -> None:
 
 
 def test_the_handler_name_is_configurable() -> None:
-    wf = _workflow("UnitStatusNamed")
+    wf = tiny_workflow("UnitStatusNamed")
     WorkflowStatus(Progress, workflow=wf, handler="progress")
     assert "progress" in prepare([wf], dead_letters=False)[0].handlers
 
 
 def test_a_handler_of_that_name_is_refused_clearly() -> None:
     """Declared first, a handler called ``status`` added later: rea.app says what to do."""
-    wf = _workflow("UnitStatusTaken")
+    wf = tiny_workflow("UnitStatusTaken")
     WorkflowStatus(Progress, workflow=wf)
 
     @wf.handler()
@@ -262,4 +249,4 @@ def test_a_handler_of_that_name_is_refused_clearly() -> None:
     ):
         rea.app([wf])
     with pytest.raises(ValueError, match="has a handler named 'peek' already"):
-        WorkflowStatus(Progress, workflow=_workflow("UnitStatusTakenEarly"), handler="peek")
+        WorkflowStatus(Progress, workflow=tiny_workflow("UnitStatusTakenEarly"), handler="peek")
