@@ -11,7 +11,6 @@ plain HTTP POST to the ingress (docs/workflow.md).
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -22,7 +21,7 @@ from restate import TerminalError
 
 from rea._idempotency import idempotency_key
 from rea._invocation import base_method, checked, require_control_plane
-from rea._run import now, run
+from rea._run import now, run_void
 from rea._serde import serde_for
 from rea.errors import UsageTypeError, UsageValueError
 
@@ -131,7 +130,7 @@ async def await_approval(
         deadline=await now(ctx) + timeout,
         key=idempotency_key("approval", name, awakeable_id),
     )
-    await run(ctx, f"notify {name}", _as_action(notify), request)
+    await run_void(ctx, f"notify {name}", _checked(notify), request)
     decided = await _wait(ctx, answer, timeout)
     if decided is not None or escalate is None:
         return decided or Approval("timed_out")
@@ -142,7 +141,7 @@ async def await_approval(
             "key": idempotency_key("approval", name, awakeable_id, "escalation"),
         }
     )
-    await run(ctx, f"escalate {name}", _as_action(escalate), second)
+    await run_void(ctx, f"escalate {name}", _checked(escalate), second)
     decided = await _wait(ctx, answer, timeout)
     return dataclasses.replace(decided or Approval("timed_out"), escalated=True)
 
@@ -165,18 +164,8 @@ async def _wait(
     return Approval(outcome, approver=decision.approver, reason=decision.reason)
 
 
-def _as_action(notify: Notify) -> Callable[[ApprovalRequest], Awaitable[None] | None]:
-    """`notify` as a run action whose result is not kept (it may return anything)."""
+def _checked(notify: Notify) -> Notify:
+    """`notify`, once it is known to be callable (a terminal usage error otherwise)."""
     if not callable(notify):
         raise UsageTypeError(f"notify and escalate must be callables, not {notify!r}")
-    if inspect.iscoroutinefunction(notify):
-
-        async def run_async(request: ApprovalRequest) -> None:
-            await notify(request)
-
-        return run_async
-
-    def run_sync(request: ApprovalRequest) -> None:
-        notify(request)
-
-    return run_sync
+    return notify
