@@ -58,13 +58,19 @@ async def _drive(
 
 def compare(
     title: str,
-    variants: tuple[Variant, Variant],
+    variants: tuple[Variant, ...],
     *,
     body: Callable[[int], Any],
     check: Callable[[Any], bool],
     target: float,
 ) -> None:
-    """Run both variants in alternating rounds and print throughput, CPU and the ratio."""
+    """Run the variants in alternating rounds and print throughput, CPU and the ratios.
+
+    The target applies to the first variant against the second; any further variant is shown
+    for context (its ratio to the first). Besides the ratio of the medians, the median of the
+    per-round ratios is printed: each round runs the variants back to back, so it cancels most
+    of the drift a shared machine adds between rounds.
+    """
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 600
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     rates: dict[str, list[float]] = {v.name: [] for v in variants}
@@ -86,17 +92,25 @@ def compare(
         finally:
             for harness in harnesses:
                 harness.close()
+    width = max(14, *(len(v.name) for v in variants))
     print(f"{title}; {rounds} rounds x {requests} invocations, concurrency {CONCURRENCY}")
-    print(f"{'variant':<14} {'median inv/s':>13} {'min':>8} {'max':>8} {'app CPU ms/inv':>15}")
+    print(f"{'variant':<{width}} {'median inv/s':>13} {'min':>8} {'max':>8} {'app CPU ms/inv':>15}")
     for variant in variants:
         values = rates[variant.name]
         print(
-            f"{variant.name:<14} {statistics.median(values):13.1f} {min(values):8.1f} "
+            f"{variant.name:<{width}} {statistics.median(values):13.1f} {min(values):8.1f} "
             f"{max(values):8.1f} {statistics.median(cpu[variant.name]):15.3f}"
         )
-    first, second = (v.name for v in variants)
-    ratio = statistics.median(rates[first]) / statistics.median(rates[second])
-    cpu_ratio = statistics.median(cpu[first]) / statistics.median(cpu[second])
-    verdict = "met" if ratio >= target else "NOT met"
-    print(f"{first} / {second} throughput: {ratio:.3f} (target >= {target}: {verdict})")
-    print(f"{first} / {second} app CPU per invocation: {cpu_ratio:.3f}")
+    first, *others = (v.name for v in variants)
+    for index, other in enumerate(others):
+        ratio = statistics.median(rates[first]) / statistics.median(rates[other])
+        paired = statistics.median(a / b for a, b in zip(rates[first], rates[other], strict=True))
+        cpu_ratio = statistics.median(cpu[first]) / statistics.median(cpu[other])
+        if index == 0:
+            verdict = "met" if ratio >= target else "NOT met"
+            print(f"{first} / {other} throughput: {ratio:.3f} (target >= {target}: {verdict})")
+        else:
+            print(f"{first} / {other} throughput: {ratio:.3f} (for context, no target)")
+        print(
+            f"  median of per-round ratios: {paired:.3f}; app CPU per invocation: {cpu_ratio:.3f}"
+        )
