@@ -390,3 +390,81 @@ async def test_strict_mode_converts_plain_json() -> None:
     assert await invoke_handler(svc.handlers["count"], None, b'"42"') == b'"42"'
     with pytest.raises(InvalidInput, match="missing input"):
         await invoke_handler(svc.handlers["count"], None, b"")
+
+
+def _number_service(validation: str) -> restate.Service:
+    svc = restate.Service(f"Numbers{validation}")
+
+    @svc.handler()
+    async def amount(ctx: restate.Context, value: float) -> str:
+        return repr(value)
+
+    @svc.handler()
+    async def item(ctx: restate.Context, value: Item) -> str:
+        return repr(value.price)
+
+    @svc.handler()
+    async def point(ctx: restate.Context, value: Point) -> str:
+        return repr(value)
+
+    @svc.handler()
+    async def anything(ctx: restate.Context, value: Any) -> str:
+        return repr(value)
+
+    install_serdes(svc, validation=validation)
+    return svc
+
+
+_NON_JSON_NUMBERS = [
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e999",
+    b"-1E+400",
+    b"1" + b"0" * 250 + b"e99",  # 2-digit exponent, 251 digits: 1e349
+    b"1" + b"0" * 400,  # an integer beyond 1.8e308
+]
+
+
+@pytest.mark.parametrize("validation", ["compatible", "strict"])
+@pytest.mark.parametrize("handler", ["amount", "item", "point", "anything"])
+@pytest.mark.parametrize("number", _NON_JSON_NUMBERS, ids=lambda n: n[:12].decode())
+async def test_nan_infinity_and_out_of_range_numbers_are_400(
+    validation: str, handler: str, number: bytes
+) -> None:
+    """NaN, Infinity and numbers beyond a 64-bit float are a 400, never inf or nan inside."""
+    body = number if handler in ("amount", "anything") else b'{"sku":"a","price":%s}' % number
+    svc = _number_service(validation)
+    with pytest.raises(InvalidInput, match="not JSON: .*(is not JSON|beyond the range)") as info:
+        await invoke_handler(svc.handlers[handler], None, body)
+    assert info.value.status_code == 400
+    assert info.value.errors[0]["type"] == "json_invalid"
+
+
+@pytest.mark.parametrize("validation", ["compatible", "strict"])
+async def test_look_alikes_of_non_json_numbers_pass(validation: str) -> None:
+    """Strings holding NaN or long digit runs, 1e308 and long fractions are fine JSON."""
+    svc = _number_service(validation)
+    digits = "9" * 400
+    name = json.dumps(f"NaN Infinity e+999 {digits}").encode()
+    assert await invoke_handler(svc.handlers["anything"], None, name) == json.dumps(
+        repr(json.loads(name))
+    ).encode()
+    assert await invoke_handler(svc.handlers["amount"], None, b"1e308") == b'"1e+308"'
+    assert await invoke_handler(svc.handlers["amount"], None, b"1e-999") == b'"0.0"'
+    fraction = b"0." + b"3" * 300
+    assert await invoke_handler(svc.handlers["amount"], None, fraction) == b'"0.3333333333333333"'
+    body = b'{"sku":%s,"price":1.5e+10}' % name
+    assert await invoke_handler(svc.handlers["item"], None, body) == b'"15000000000.0"'
+
+
+@pytest.mark.parametrize("validation", ["compatible", "strict"])
+@pytest.mark.parametrize("handler", ["amount", "item", "point", "anything"])
+@pytest.mark.parametrize("body", [b"[" * 100_000, b"[" * 5000 + b"]" * 5000, b'{"a":' * 50_000])
+async def test_deeply_nested_input_is_400(validation: str, handler: str, body: bytes) -> None:
+    """100k levels of nesting are a 400, not json's RecursionError (a retried 500)."""
+    svc = _number_service(validation)
+    with pytest.raises(InvalidInput) as info:
+        await invoke_handler(svc.handlers[handler], None, body)
+    assert info.value.status_code == 400
+    assert info.value.errors[0]["type"] == "json_invalid"

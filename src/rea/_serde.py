@@ -12,6 +12,7 @@ import functools
 import inspect
 import json
 import logging
+import sys
 import threading
 import types
 import typing
@@ -246,15 +247,51 @@ def _missing_input() -> InvalidInput:
     return InvalidInput("invalid input: missing input", errors=errors)
 
 
+# JSON (RFC 8259) has no NaN or Infinity, yet json and pydantic read them, and read 1e999 as
+# inf: in a handler's arithmetic each is a retried 500 instead of the caller's 400. A body that
+# may hold one (digits read as 0: NaN, Infinity, a 3-digit exponent, or the 200 digits in a row
+# that 1.8e308 needs with a 2-digit exponent) is parsed once more, with checks, to find out.
+_NUMBER_SHAPES = bytes.maketrans(b"123456789E", b"000000000e")
+
+
+def _maybe_non_json_number(raw: bytes) -> bool:
+    if b"NaN" in raw or b"Infinity" in raw:
+        return True
+    shapes = raw.translate(_NUMBER_SHAPES)
+    return b"e000" in shapes or b"e+000" in shapes or b"0" * 200 in shapes
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _in_range(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def checked(text: str) -> Any:
+        value = parse(text)
+        if not -sys.float_info.max <= value <= sys.float_info.max:
+            raise ValueError(f"number {text[:24]} is beyond the range of a 64-bit float")
+        return value
+
+    return checked
+
+
+_FLOAT, _INT = _in_range(float), _in_range(int)
+
+
 def _read_json(raw: bytes) -> Any:
     """The SDK's reading of an untyped input (`json.loads`; empty is None), with 400s."""
     if not raw:
         return None
     try:
+        if _maybe_non_json_number(raw):
+            return json.loads(raw, parse_constant=_no_constant, parse_float=_FLOAT, parse_int=_INT)
         return json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
-        errors = [{"loc": (), "msg": f"not JSON: {exc}", "type": "json_invalid"}]
-        raise InvalidInput(f"invalid input: not JSON: {exc}", errors=errors) from exc
+    # JSONDecodeError, UnicodeDecodeError for non-UTF-8 bytes, the checks above, and json's C
+    # parser recursing once per level of nesting ([[[[...).
+    except (ValueError, RecursionError) as exc:
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        errors = [{"loc": (), "msg": f"not JSON: {detail}", "type": "json_invalid"}]
+        raise InvalidInput(f"invalid input: not JSON: {detail}", errors=errors) from exc
 
 
 def _validating_reader(serde: TypeAdapterSerde[Any]) -> Callable[[bytes], Any]:
@@ -263,6 +300,8 @@ def _validating_reader(serde: TypeAdapterSerde[Any]) -> Callable[[bytes], Any]:
 
     def read(raw: bytes) -> Any:
         if raw:
+            if _maybe_non_json_number(raw):
+                _read_json(raw)  # raises for NaN, Infinity and 1e999, which pydantic reads
             return deserialize(raw)
         if accepts_none:
             return None
