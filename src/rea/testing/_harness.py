@@ -17,13 +17,13 @@ from rea import _process
 from rea._loader import ASGIApp, is_asgi_app
 from rea._transport import sync_transport
 from rea.admin import AdminClient, AdminError
-from rea.errors import AppStartError, ReaError, RegistrationError
+from rea.errors import AppStartError, ReaError, RegistrationError, UsageValueError
 from rea.testing._ports import listening_socket
 from rea.testing._serve import ThreadServer
 from rea.testing._server import RestateServer, ServerEndpoint
 from rea.workflow import _time
 
-__all__ = ["Harness"]
+__all__ = ["Harness", "security_env"]
 
 _CHILD = "import sys; from rea.testing._serve import _entry; sys.exit(_entry())"
 
@@ -52,6 +52,16 @@ class Harness:
             real time. A child app gets it as ``REA_TIME_SCALE``; an app on a thread shares
             this process's scale, so apps on threads of one process must agree. Default:
             this process's own scale (``REA_TIME_SCALE``, else 1), which a child inherits.
+        signing: Start the harness's own server signing every request with a new key pair
+            (Restate's request identity); with `server`, require that it signs. Whenever the
+            server signs, a child app process gets ``REA_SECURITY_MODE=strict``,
+            ``REA_IDENTITY_KEYS=<identity_key>`` and ``REA_REQUIRE_HTTPS=false`` (`app_env`
+            wins), so a `rea.app` runs with security on; an app object given whole was
+            built already: build it with `identity_key` of the server.
+
+    Raises:
+        AppStartError: `app` is not an ASGI app.
+        UsageValueError: `signing` with a `server` that does not sign.
     """
 
     def __init__(
@@ -65,6 +75,7 @@ class Harness:
         app_env: dict[str, str] | None = None,
         app_output: IO[Any] | None = None,
         time_scale: float | None = None,
+        signing: bool = False,
     ) -> None:
         if not isinstance(app, str) and not is_asgi_app(app):
             raise AppStartError(f"{app!r} is not an ASGI app (app(scope, receive, send))")
@@ -79,7 +90,13 @@ class Harness:
             always_replay=always_replay,
             disable_retries=disable_retries,
             startup_timeout=startup_timeout,
+            signing_key=True if signing else None,
         )
+        if signing and self.identity_key is None:
+            raise UsageValueError(
+                f"signing=True, but {self.server!r} does not sign requests: give a "
+                "RestateServer(signing_key=...) as server, or no server"
+            )
         self._app_env = dict(app_env or {})
         self._app_output = app_output
         self._sock = listening_socket()
@@ -99,6 +116,16 @@ class Harness:
     @property
     def admin_url(self) -> str:
         return self.server.admin_url
+
+    @property
+    def identity_key(self) -> str | None:
+        """The public key of the server's request signing (None: the server does not sign)."""
+        key = getattr(self.server, "identity_key", None)
+        return key if isinstance(key, str) else None
+
+    def security_env(self) -> dict[str, str]:
+        """The environment that turns security on in a child `rea.app` ({} without signing)."""
+        return {} if self.identity_key is None else security_env(self.identity_key)
 
     @property
     def app_url(self) -> str:
@@ -187,6 +214,7 @@ class Harness:
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
             if self.time_scale is not None:
                 env[_time.ENV_VAR] = repr(self.time_scale)
+            env.update(self.security_env())
             env.update(self._app_env)
             fd = self._sock.fileno()
             if self._app_log is None and self._app_output is None:
@@ -292,6 +320,23 @@ class Harness:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await asyncio.to_thread(self.close)
+
+
+def security_env(identity_key: str) -> dict[str, str]:
+    """The environment of an app process that accepts only requests signed for `identity_key`.
+
+    Args:
+        identity_key: The ``publickeyv1_...`` key of the server's signing key.
+
+    Returns:
+        ``REA_SECURITY_MODE=strict``, ``REA_IDENTITY_KEYS`` and ``REA_REQUIRE_HTTPS=false``.
+    """
+    return {
+        "REA_SECURITY_MODE": "strict",
+        "REA_IDENTITY_KEYS": identity_key,
+        # Served as h2c on loopback (harness, rea dev): there is no TLS to require.
+        "REA_REQUIRE_HTTPS": "false",
+    }
 
 
 def _plain_client(url: str) -> httpx.Client:

@@ -17,12 +17,20 @@ import httpx
 from rea import _process
 from rea._engine import server_binary
 from rea._transport import sync_transport
-from rea.errors import ServerStartError
+from rea.errors import ServerStartError, UsageValueError
+from rea.security._keys import (
+    SERVER_KEY_ENV,
+    generate_key_pair,
+    public_key_from_pem,
+    write_private_key,
+)
 from rea.testing._ports import free_port
 
 __all__ = ["RemoteServer", "RestateServer", "ServerEndpoint"]
 
 _BIND_FAILURES = ("failed binding", "Address already in use", "RT0004")
+#: Where `signing_key=True` keeps the generated key, inside the base directory.
+_GENERATED_KEY = Path("identity") / "private.pem"
 
 
 class ServerEndpoint(Protocol):
@@ -36,11 +44,21 @@ class ServerEndpoint(Protocol):
 
 
 class RemoteServer:
-    """A Restate server that rea did not start (for example `--rea-server=URL`)."""
+    """A Restate server that rea did not start (for example `--rea-server=URL`).
 
-    def __init__(self, ingress_url: str, admin_url: str) -> None:
+    Args:
+        ingress_url: Its ingress.
+        admin_url: Its admin API.
+        identity_key: The ``publickeyv1_...`` key of the private key it signs requests with,
+            if it signs them (a `Harness` then runs its app with security on).
+    """
+
+    def __init__(
+        self, ingress_url: str, admin_url: str, *, identity_key: str | None = None
+    ) -> None:
         self._ingress_url = ingress_url.rstrip("/")
         self._admin_url = admin_url.rstrip("/")
+        self.identity_key = identity_key
 
     @property
     def ingress_url(self) -> str:
@@ -75,6 +93,14 @@ class RestateServer:
         env: Extra environment variables for the server (they win over rea's settings).
         log_filter: The server's `RESTATE_LOG_FILTER`.
         ports: Fixed (ingress, admin, node) ports; default: free ports.
+        signing_key: Sign every request to deployments (Restate's request identity): the
+            path of an Ed25519 private key (PEM), or True for a new key pair, written to
+            ``identity/private.pem`` in the base directory (an existing one there is reused,
+            so a kept `base_dir` keeps its key). The app checks requests against
+            `identity_key`.
+
+    Raises:
+        UsageValueError: `signing_key` is not a readable, unencrypted Ed25519 PEM key.
     """
 
     def __init__(
@@ -90,6 +116,7 @@ class RestateServer:
         env: dict[str, str] | None = None,
         log_filter: str = "warn",
         ports: tuple[int, int, int] | None = None,
+        signing_key: str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.always_replay = always_replay
         self.disable_retries = disable_retries
@@ -107,6 +134,24 @@ class RestateServer:
         self._ports: tuple[int, int, int] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._signing_path: Path | None = None
+        self._signing_pem: bytes | None = None  # generated, written at each start
+        self._identity_key: str | None = None
+        if signing_key is True:
+            self._generate_signing_key()
+        elif signing_key is not None and signing_key is not False:
+            self._signing_path = Path(signing_key).absolute()
+            self._identity_key = _read_public_key(self._signing_path)
+
+    def _generate_signing_key(self) -> None:
+        # Known from construction on, so that an app can be built with `identity_key` before
+        # the server starts; a kept base directory keeps the key it already has.
+        existing = self._base_dir / _GENERATED_KEY if self._base_dir is not None else None
+        if existing is not None and existing.exists():
+            self._identity_key = _read_public_key(existing)
+            return
+        pair = generate_key_pair()
+        self._signing_pem, self._identity_key = pair.private_pem, pair.public_key
 
     # -- public properties -------------------------------------------------------------------
     @property
@@ -147,6 +192,20 @@ class RestateServer:
     def log_path(self) -> Path:
         return self.base_dir / "restate-server.log"
 
+    @property
+    def identity_key(self) -> str | None:
+        """The ``publickeyv1_...`` key the app verifies requests with; None: no signing."""
+        return self._identity_key
+
+    @property
+    def signing_key_path(self) -> Path | None:
+        """The private key file the server signs with (None: it does not sign)."""
+        if self._signing_path is not None:
+            return self._signing_path
+        if self._identity_key is not None:
+            return self.base_dir / _GENERATED_KEY
+        return None
+
     def environment(self) -> dict[str, str]:
         """The `RESTATE_*` settings this server runs with (check them with `--dump-config`)."""
         ingress, admin, node = self.ports
@@ -172,6 +231,9 @@ class RestateServer:
             settings["RESTATE_DEFAULT_RETRY_POLICY__INITIAL_INTERVAL"] = "50ms"
             settings["RESTATE_DEFAULT_RETRY_POLICY__MAX_ATTEMPTS"] = str(self.max_attempts)
             settings["RESTATE_DEFAULT_RETRY_POLICY__ON_MAX_ATTEMPTS"] = "kill"
+        key_path = self.signing_key_path
+        if key_path is not None:
+            settings[SERVER_KEY_ENV] = str(key_path)
         settings.update(self._extra_env)
         return settings
 
@@ -201,6 +263,8 @@ class RestateServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RESTATE_")}
         env.update(self.environment())
         self.base_dir.mkdir(parents=True, exist_ok=True)
+        if self._signing_pem is not None and not (self.base_dir / _GENERATED_KEY).exists():
+            write_private_key(self.base_dir / _GENERATED_KEY, self._signing_pem)
         # The invoker creates a scratch directory per start in TMPDIR: keep it in the base dir,
         # so that it goes away with it.
         scratch = self.base_dir / "tmp"
@@ -301,3 +365,14 @@ class RestateServer:
     def __repr__(self) -> str:
         state = f"pid={self.pid}" if self.pid else "stopped"
         return f"RestateServer(ingress_url={self.ingress_url!r}, {state})"
+
+
+def _read_public_key(path: Path) -> str:
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise UsageValueError(f"signing_key: cannot read {path}: {exc.strerror}") from exc
+    try:
+        return public_key_from_pem(pem)
+    except UsageValueError as exc:
+        raise UsageValueError(f"signing_key {path}: {exc}") from exc

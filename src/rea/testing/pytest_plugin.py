@@ -2,11 +2,15 @@
 
 Fixtures:
     restate_server: one real Restate server per test session (per xdist worker), or the server
-        named by ``--rea-server`` / ``--rea-admin``.
+        named by ``--rea-server`` / ``--rea-admin``. With ``--rea-signing`` it signs every
+        request (Restate's request identity), and apps served by `rea_harness` run with
+        security on.
+    rea_signing_server: one server per session that signs every request (the same as
+        `restate_server` under ``--rea-signing``), started when first asked for.
     rea_harness: a factory ``rea_harness(app, **kwargs) -> Harness`` that serves and registers an
-        app on that server; every harness it made is closed after the test. Its apps run with
-        ``--rea-time-scale`` unless the call gives ``time_scale=`` (neither: the process's own
-        scale, ``REA_TIME_SCALE`` or 1).
+        app on that server (``signing=True``: on `rea_signing_server`); every harness it made is
+        closed after the test. Its apps run with ``--rea-time-scale`` unless the call gives
+        ``time_scale=`` (neither: the process's own scale, ``REA_TIME_SCALE`` or 1).
 
 Marker:
     integration: the test needs a real Restate server.
@@ -81,6 +85,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="multiply the durable timers of apps served by rea_harness by FACTOR before they "
         "are journaled (e.g. 0.001: a day takes 86.4 s); default: REA_TIME_SCALE, else 1",
+    )
+    group.addoption(
+        "--rea-signing",
+        action="store_true",
+        default=False,
+        help="start the session's Restate server signing every request with a new key, and "
+        "run the apps of rea_harness with security on (REA_SECURITY_MODE=strict)",
     )
 
 
@@ -162,10 +173,26 @@ def restate_server(request: pytest.FixtureRequest) -> Iterator[ServerEndpoint]:
     """A real Restate server for the whole session: started here, or ``--rea-server``."""
     ingress: str | None = request.config.getoption("--rea-server")
     admin: str | None = request.config.getoption("--rea-admin")
+    signing: bool = request.config.getoption("--rea-signing")
     if ingress:
+        if signing:
+            raise pytest.UsageError(
+                "--rea-signing starts a signing server; it cannot make the server of "
+                "--rea-server sign (set its request-identity key there)"
+            )
         yield RemoteServer(ingress, admin or _admin_from_ingress(ingress))
         return
-    with RestateServer() as server:
+    with RestateServer(signing_key=True if signing else None) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rea_signing_server(request: pytest.FixtureRequest) -> Iterator[ServerEndpoint]:
+    """A real Restate server for the whole session that signs every request."""
+    if request.config.getoption("--rea-signing"):
+        yield request.getfixturevalue("restate_server")
+        return
+    with RestateServer(signing_key=True) as server:
         yield server
 
 
@@ -180,7 +207,10 @@ def rea_harness(
     def make(app: ASGIApp | str, **kwargs: Any) -> Harness:
         if time_scale is not None:
             kwargs.setdefault("time_scale", time_scale)
-        harness = Harness(app, server=restate_server, **kwargs)
+        server = restate_server
+        if kwargs.get("signing"):
+            server = request.getfixturevalue("rea_signing_server")
+        harness = Harness(app, server=server, **kwargs)
         made.append(harness)
         return harness.start()
 
