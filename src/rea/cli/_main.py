@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rea.cli import _approve, _dev, _dlq, _invocations, _invoke, _register, _serve, _server
+from rea.cli import _approve, _dev, _dlq, _invocations, _invoke, _keys, _register, _serve, _server
 
 app = typer.Typer(
     name="rea",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(_server.app, name="server")
 app.add_typer(_dlq.app, name="dlq")
+app.add_typer(_keys.app, name="keys")
 app.command("dev")(_dev.dev)
 app.command("register")(_register.register)
 app.command("invocations")(_invocations.invocations)
