@@ -1,0 +1,42 @@
+"""Request security for Restate endpoints: who may call the app, and how.
+
+`SecurityConfig` says what to check; `secure(app, config)` wraps an ASGI app in small
+pure-ASGI guards (outermost first):
+
+- `AllowlistGuard`: the client address must be in the allowed networks (the Restate cluster);
+- `HttpsGuard`: TLS, directly or through a trusted proxy that says so;
+- `IdentityGuard`: Restate's request-identity token (Ed25519 JWT) for this path;
+- `ReplayGuard`: one invocation request (token and start message) accepted once.
+
+Every refusal has a reason id (`REASONS`), is logged on the ``rea.security`` logger and counted
+(`rejection_counts`). ``/health`` is never checked.
+"""
+
+from rea.security._allowlist import AllowlistGuard
+from rea.security._compose import secure
+from rea.security._config import Mode, SecurityConfig, parse_identity_key
+from rea.security._https import HttpsGuard
+from rea.security._identity import IdentityGuard
+from rea.security._rejections import (
+    REASONS,
+    rejection_counts,
+    replay_evictions,
+    reset_rejection_counts,
+)
+from rea.security._replay import ReplayCache, ReplayGuard
+
+__all__ = [
+    "REASONS",
+    "AllowlistGuard",
+    "HttpsGuard",
+    "IdentityGuard",
+    "Mode",
+    "ReplayCache",
+    "ReplayGuard",
+    "SecurityConfig",
+    "parse_identity_key",
+    "rejection_counts",
+    "replay_evictions",
+    "reset_rejection_counts",
+    "secure",
+]
