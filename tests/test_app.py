@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
+import httpx
 import pytest
 import restate
 from pydantic import BaseModel
@@ -13,6 +15,7 @@ from typing_extensions import TypedDict
 import rea
 from rea._app import prepare
 from tests._discovery import discovery_manifest
+from tests.security.helpers import Signer
 
 
 class Order(BaseModel):
@@ -110,3 +113,87 @@ def test_unknown_validation_mode_fails() -> None:
     """A validation mode that does not exist is a ValueError, not a silent default."""
     with pytest.raises(ValueError, match="validation"):
         rea.app(_services(), validation="loose")  # type: ignore[arg-type]
+
+
+# -- security ------------------------------------------------------------------------------------
+_SECURITY_ENV = ("REA_SECURITY_MODE", "REA_IDENTITY_KEYS", "REA_REQUIRE_HTTPS")
+
+
+@pytest.fixture
+def no_security_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in _SECURITY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def _discover(endpoint: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=endpoint)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            accept = {"accept": "application/vnd.restate.endpointmanifest.v3+json"}
+            return await client.get("/discover", headers={**accept, **(headers or {})})
+
+    return asyncio.run(go())
+
+
+def _signed_headers(signer: Signer, path: str = "/discover") -> dict[str, str]:
+    return {"x-restate-signature-scheme": "v1", "x-restate-jwt-v1": signer.token(path)}
+
+
+def test_security_guards_the_app(no_security_env: pytest.MonkeyPatch) -> None:
+    """An unsigned discovery is refused with its reason; a signed one passes both checks."""
+    signer = Signer()
+    config = rea.SecurityConfig(identity_keys=[signer.public_key], require_https=False)
+    endpoint = rea.app([_greeter()], security=config)
+    refused = _discover(endpoint)
+    assert refused.status_code == 401
+    assert "identity.missing" in refused.text
+    # rea's guard and the SDK's own check (strict mode hands it the keys) both accept it.
+    assert _discover(endpoint, _signed_headers(signer)).status_code == 200
+
+
+def test_security_comes_from_the_environment(no_security_env: pytest.MonkeyPatch) -> None:
+    """REA_IDENTITY_KEYS turns strict security on for an app that does not configure it."""
+    signer = Signer()
+    no_security_env.setenv("REA_IDENTITY_KEYS", signer.public_key)
+    no_security_env.setenv("REA_REQUIRE_HTTPS", "false")
+    assert _discover(rea.app([_greeter()])).status_code == 401
+
+
+def test_an_explicit_configuration_wins_over_the_environment(
+    no_security_env: pytest.MonkeyPatch,
+) -> None:
+    """security=SecurityConfig(mode='disabled') serves unguarded whatever REA_* says."""
+    no_security_env.setenv("REA_IDENTITY_KEYS", Signer().public_key)
+    disabled = rea.SecurityConfig(mode="disabled")
+    assert _discover(rea.app([_greeter()], security=disabled)).status_code == 200
+
+
+def test_no_security_serves_the_sdk_app_itself(no_security_env: pytest.MonkeyPatch) -> None:
+    """Without configuration nothing is wrapped: an unsigned discovery is answered."""
+    assert _discover(rea.app([_greeter()])).status_code == 200
+
+
+def test_security_fails_closed_at_construction(no_security_env: pytest.MonkeyPatch) -> None:
+    """An unknown mode in the environment stops the app from being built."""
+    no_security_env.setenv("REA_SECURITY_MODE", "stict")
+    with pytest.raises(rea.UsageError, match="unknown"):
+        rea.app([_greeter()])
+
+
+def test_identity_keys_given_twice_is_refused(no_security_env: pytest.MonkeyPatch) -> None:
+    """identity_keys= beside a security configuration: one place for the keys."""
+    key = Signer().public_key
+    config = rea.SecurityConfig(identity_keys=[key], require_https=False)
+    with pytest.raises(rea.UsageError, match="given twice"):
+        rea.app([_greeter()], identity_keys=[key], security=config)
+
+
+def _greeter() -> restate.Service:
+    service = restate.Service("SecureGreeter")
+
+    @service.handler()
+    async def greet(ctx: restate.Context, name: str) -> str:
+        return f"hello {name}"
+
+    return service

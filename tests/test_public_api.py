@@ -37,6 +37,7 @@ REA = [
     "Saga",
     "SagaDeadLetters",
     "SdkIncompatible",
+    "SecurityConfig",
     "Selected",
     "SendResult",
     "ServerNotInstalledError",

@@ -49,6 +49,7 @@ _LAZY = {
     "Saga": "rea._saga",
     "SagaDeadLetters": "rea._dead_letters",
     "SendResult": "rea.ingress",
+    "SecurityConfig": "rea.security",
     "StatusReport": "rea.workflow",
     "SyncIngressClient": "rea.ingress",
     "WorkflowConfig": "rea.workflow",
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
         SendResult,
         SyncIngressClient,
     )
+    from rea.security import SecurityConfig
     from rea.workflow import (
         Approval,
         ApprovalRequest,
@@ -137,6 +139,7 @@ __all__ = [
     "Saga",
     "SagaDeadLetters",
     "SdkIncompatible",
+    "SecurityConfig",
     "Selected",
     "SendResult",
     "ServerNotInstalledError",

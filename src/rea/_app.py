@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,6 +14,7 @@ from rea._invocation import invocation_scope
 from rea._sdk import AnyService
 
 if TYPE_CHECKING:
+    from rea.security import SecurityConfig
     from rea.workflow._config import WorkflowConfig
 
 __all__ = ["app", "prepare"]
@@ -44,6 +46,7 @@ def app(
     dead_letters: bool = True,
     workflow_output: bool = True,
     workflows: Mapping[restate.Workflow, WorkflowConfig] | None = None,
+    security: SecurityConfig | None = None,
 ) -> Any:
     """Build the Restate ASGI app for `services`, with rea's guards, serdes and validation.
 
@@ -54,7 +57,8 @@ def app(
     Args:
         services: The services, virtual objects and workflows to serve.
         protocol: Force ``"bidi"`` or ``"request_response"``; default: by HTTP version.
-        identity_keys: Restate request-identity public keys (``publickeyv1_...``).
+        identity_keys: Restate request-identity public keys (``publickeyv1_...``), checked
+            by the SDK alone (a bare 401); `security` does it with reasons, logs and counts.
         journal_value_codec: Passed to the SDK unchanged.
         validation: ``"compatible"``: pydantic models, dataclasses and other typed inputs are
             validated (bad input is a 400), TypedDict inputs are read as the SDK reads them;
@@ -65,6 +69,9 @@ def app(
             workflow that `rea.WorkflowClient.attach` / ``get_output`` need.
         workflows: A `rea.WorkflowConfig` (retention, timeouts, state-size warning) per
             workflow of `services`, set on rea's copy of it; registering the app applies it.
+        security: The request guards (`rea.SecurityConfig`: Restate request identity, HTTPS,
+            allowlist, replay protection). Default: what the ``REA_SECURITY_MODE`` /
+            ``REA_IDENTITY_KEYS`` environment variables say, else none. See docs/security.md.
 
     Returns:
         An ASGI application (serve it with hypercorn, or `rea dev`).
@@ -74,6 +81,8 @@ def app(
         ValueError: An unknown `validation` mode, a configured workflow that is not among
             `services`, or a workflow whose handler name a `rea.WorkflowStatus` needs.
         TypeError: `workflows` maps something other than workflows to `rea.WorkflowConfig`.
+        UsageValueError: `identity_keys` given beside a security configuration, or ``REA_*``
+            security variables holding values `rea.SecurityConfig` refuses.
     """
     # Before anything touches the SDK's internals: an incompatible SDK fails here, loudly,
     # rather than leaving a guard out.
@@ -87,12 +96,38 @@ def app(
         workflow_output=workflow_output,
         workflows=workflows,
     )
-    return restate.app(
+    config = security if security is not None else _security_from_env()
+    if config is not None and identity_keys is not None:
+        from rea.errors import UsageValueError
+
+        raise UsageValueError(
+            "identity keys given twice: put them in rea.SecurityConfig(identity_keys=...) "
+            "(or REA_IDENTITY_KEYS) and leave rea.app's identity_keys out"
+        )
+    if config is not None and config.mode == "strict":
+        # rea's guard refuses first, with a logged and counted reason; the SDK's own check
+        # stays behind it, so a request only runs if both accept it.
+        identity_keys = list(config.identity_keys)
+    endpoint = restate.app(
         clones,
         protocol=protocol,
         identity_keys=identity_keys,
         journal_value_codec=journal_value_codec,
     )
+    if config is None:
+        return endpoint
+    from rea.security import secure
+
+    return secure(endpoint, config)
+
+
+def _security_from_env() -> SecurityConfig | None:
+    # The variables are looked at first, so an app without security never imports it.
+    if not (os.environ.get("REA_SECURITY_MODE") or os.environ.get("REA_IDENTITY_KEYS")):
+        return None
+    from rea.security import SecurityConfig
+
+    return SecurityConfig.from_env()
 
 
 def prepare(
