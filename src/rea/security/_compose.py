@@ -13,12 +13,12 @@ __all__ = ["secure"]
 
 
 def secure(app: ASGIApp, config: SecurityConfig | None) -> ASGIApp:
-    """`app` behind the guards `config` configures, outermost first: allowlist, HTTPS,
-    identity, replay.
+    """`app` behind the guards `config` asks for: allowlist, HTTPS, identity, replay.
 
-    The cheapest checks that need no body run first; replay protection keys on the verified
-    token, so it sits behind the identity guard and is only added with identity keys. Every
-    guard passes non-HTTP scopes (lifespan) through and never checks ``/health``.
+    Outermost first: the cheap checks that need no token or body run first; replay protection
+    keys on the verified token, so it sits behind the identity guard and is only added with
+    identity keys. Every guard passes non-HTTP scopes (lifespan) through and never checks
+    ``/health``.
 
     Args:
         app: The ASGI app (a ``restate.app(...)`` or ``rea.app(...)``).

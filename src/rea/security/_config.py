@@ -34,6 +34,7 @@ def parse_identity_key(key: str) -> Ed25519PublicKey:
 
     Raises:
         UsageValueError: it is not such a key; the message names its first characters.
+        UsageTypeError: it is not a string.
     """
     if not isinstance(key, str):
         raise UsageTypeError(f"an identity key is a string, not {type(key).__name__}")
