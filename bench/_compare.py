@@ -37,6 +37,7 @@ class Variant:
     name: str
     app: str  # "module:attr", served in a child process
     path: str  # ingress path of the handler to call; "{n}" is a number unique to the call
+    signing: bool = False  # the app process gets the signing server's key (REA_* security env)
 
 
 async def _drive(
@@ -63,20 +64,22 @@ def compare(
     body: Callable[[int], Any],
     check: Callable[[Any], bool],
     target: float,
+    server_options: dict[str, Any] | None = None,
 ) -> None:
     """Run the variants in alternating rounds and print throughput, CPU and the ratios.
 
     The target applies to the first variant against the second; any further variant is shown
     for context (its ratio to the first). Besides the ratio of the medians, the median of the
     per-round ratios is printed: each round runs the variants back to back, so it cancels most
-    of the drift a shared machine adds between rounds.
+    of the drift a shared machine adds between rounds. `server_options` go to the
+    `RestateServer` all variants share.
     """
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 600
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     rates: dict[str, list[float]] = {v.name: [] for v in variants}
     cpu: dict[str, list[float]] = {v.name: [] for v in variants}
-    with RestateServer(always_replay=False) as server:
-        harnesses = [Harness(v.app, server=server).start() for v in variants]
+    with RestateServer(always_replay=False, **(server_options or {})) as server:
+        harnesses = [Harness(v.app, server=server, signing=v.signing).start() for v in variants]
         try:
             for variant in variants:  # warm-up: connections, discovery, caches
                 asyncio.run(_drive(server.ingress_url, variant.path, 100, body, check))
