@@ -84,12 +84,12 @@ def restate_config(*, graceful_timeout: float = GRACEFUL_TIMEOUT) -> Config:
     return config
 
 
-def url_of(sock: socket.socket) -> str:
-    """The ``http://host:port`` URL a listening TCP socket serves."""
+def url_of(sock: socket.socket, *, tls: bool = False) -> str:
+    """The ``http(s)://host:port`` URL a listening TCP socket serves."""
     host, port = sock.getsockname()[:2]
     if sock.family == socket.AF_INET6:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 class DrainingApp:
@@ -174,7 +174,11 @@ def _tell(channel: socket.socket, line: str) -> None:
 
 
 async def _serve(
-    app: ASGIApp, listener: socket.socket, channel: socket.socket, grace: float
+    app: ASGIApp,
+    listener: socket.socket,
+    channel: socket.socket,
+    grace: float,
+    tls: tuple[str, str] | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -196,11 +200,15 @@ async def _serve(
     channel.setblocking(False)
     loop.add_reader(channel.fileno(), supervisor_gone)
 
-    url = url_of(listener)
+    url = url_of(listener, tls=tls is not None)
     gate = DrainingApp(app, lambda: _tell(channel, f"ready {url}"))
 
     # Hypercorn's own graceful period only has to close connections that are idle by now.
     config = restate_config(graceful_timeout=CLOSE_TIMEOUT)
+    if tls is not None:
+        # With a certificate, hypercorn serves `bind` with TLS, offering h2 then http/1.1
+        # over ALPN (Restate speaks HTTP/2 to an https deployment).
+        config.certfile, config.keyfile = tls
     # Hypercorn takes ownership of (and closes) the descriptor it is given.
     config.bind = [f"fd://{listener.detach()}"]
 
@@ -226,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one worker: load the app, serve the inherited socket until told to stop.
 
     Args:
-        argv: ``--fd N --channel-fd M [--graceful-timeout S] module:attr``.
+        argv: ``--fd N --channel-fd M [--graceful-timeout S] [--certfile C --keyfile K]
+            module:attr``.
 
     Returns:
         0 after a graceful stop, `EXIT_APP_ERROR` when the app cannot be loaded.
@@ -235,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, required=True, help="inherited listening socket")
     parser.add_argument("--channel-fd", type=int, required=True, help="socket to the supervisor")
     parser.add_argument("--graceful-timeout", type=float, default=GRACEFUL_TIMEOUT)
+    parser.add_argument("--certfile", help="TLS certificate chain (PEM); needs --keyfile")
+    parser.add_argument("--keyfile", help="TLS private key (PEM) of --certfile")
     parser.add_argument("app", help="module:attr of the ASGI app")
     args = parser.parse_args(argv)
     # Ctrl-C reaches the whole process group; the supervisor turns it into one SIGTERM each.
@@ -250,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except AppStartError as exc:
         _tell(channel, f"error {exc}")
         return EXIT_APP_ERROR
-    asyncio.run(_serve(app, listener, channel, args.graceful_timeout))
+    tls = (args.certfile, args.keyfile) if args.certfile else None
+    asyncio.run(_serve(app, listener, channel, args.graceful_timeout, tls))
     return 0
 
 

@@ -7,6 +7,7 @@ import queue
 import re
 import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 import rea
 from rea.testing import RestateServer
@@ -87,7 +89,7 @@ async def nap(ctx: restate.Context, seconds: float) -> float:
 app = rea.app([slow])
 """
 
-READY = re.compile(r"^rea serve: worker (\d+) ready on (http://\S+)$")
+READY = re.compile(r"^rea serve: worker (\d+) ready on (https?://\S+)$")
 
 
 class Served:
@@ -404,3 +406,52 @@ def test_http_1_1_deployments_are_served(tmp_path: Path, served: list[Served]) -
                 assert (
                     client.post("/ServeEcho/say", json=f"over 1.1 #{i}").json() == f"over 1.1 #{i}"
                 )
+
+
+def test_https_with_a_certificate_and_strict_security(tmp_path: Path, served: list[Served]) -> None:
+    """--certfile/--keyfile serve TLS: a signing server that trusts the CA runs the app with
+    strict security (HTTPS required), and the certificate's files are checked up front."""
+    (tmp_path / "echo_app.py").write_text(ECHO_APP)
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    ca_file, cert, key = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    env = {"SSL_CERT_FILE": str(ca_file)}
+    with RestateServer(always_replay=False, signing_key=True, env=env) as server:
+        assert server.identity_key is not None
+        s = Served(
+            tmp_path,
+            "echo_app:app",
+            "--bind",
+            "127.0.0.1:0",
+            "--certfile",
+            str(cert),
+            "--keyfile",
+            str(key),
+            env={"REA_IDENTITY_KEYS": server.identity_key},  # strict, HTTPS required
+        )
+        served.append(s)
+        _, url = s.ready()
+        assert url.startswith("https://127.0.0.1:")
+        rea.AdminClient(server.admin_url).register(url)
+        with httpx.Client(base_url=server.ingress_url, timeout=30) as client:
+            assert client.post("/ServeEcho/say", json="over TLS").json() == "over TLS"
+        # Security is on in the workers: a request that Restate did not sign is refused.
+        direct = httpx.post(
+            f"{url}/invoke/ServeEcho/say",
+            content=b"",
+            verify=ssl.create_default_context(cafile=str(ca_file)),
+        )
+        assert direct.status_code == 401
+        assert "identity.missing" in direct.text
+    alone = subprocess.run(
+        [sys.executable, "-m", "rea", "serve", "echo_app:app", "--certfile", str(cert)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert alone.returncode == 2
+    assert "--certfile and --keyfile go together" in alone.stdout + alone.stderr

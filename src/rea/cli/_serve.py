@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -48,6 +49,18 @@ def _check_bind(bind: str) -> str:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         fail(f"--bind {bind!r} must look like HOST:PORT, e.g. {DEFAULT_BIND}", code=EXIT_USAGE)
     return bind
+
+
+def _check_tls(certfile: Path | None, keyfile: Path | None) -> tuple[Path, Path] | None:
+    if certfile is None and keyfile is None:
+        return None
+    if certfile is None or keyfile is None:
+        fail("--certfile and --keyfile go together: give both to serve HTTPS", code=EXIT_USAGE)
+    for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if not path.is_file():
+            fail(f"{option} {str(path)!r}: no such file", code=EXIT_USAGE)
+    # Workers start elsewhere in time, never elsewhere on disk: absolute paths.
+    return certfile.resolve(), keyfile.resolve()
 
 
 def _listen(bind: str) -> socket.socket:
@@ -88,8 +101,16 @@ class _Worker:
 class _Supervisor:
     """Starts, watches and stops the worker processes of one `rea serve`."""
 
-    def __init__(self, app: str, listener: socket.socket, workers: int, grace: float) -> None:
+    def __init__(
+        self,
+        app: str,
+        listener: socket.socket,
+        workers: int,
+        grace: float,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self._app = app
+        self._tls = tls
         self._listener = listener
         self._count = workers
         self._grace = grace
@@ -132,8 +153,10 @@ class _Supervisor:
             str(theirs.fileno()),
             "--graceful-timeout",
             repr(self._grace),
-            self._app,
         ]
+        if self._tls is not None:
+            argv += ["--certfile", str(self._tls[0]), "--keyfile", str(self._tls[1])]
+        argv.append(self._app)
         try:
             proc = subprocess.Popen(
                 argv, pass_fds=(self._listener.fileno(), theirs.fileno()), start_new_session=True
@@ -262,7 +285,10 @@ class _Supervisor:
 def serve(
     app: Annotated[str, typer.Argument(help="The app to serve, as 'package.module:app'.")],
     bind: Annotated[
-        str, typer.Option(help="HOST:PORT to listen on, HTTP/2 cleartext and HTTP/1.1.")
+        str,
+        typer.Option(
+            help="HOST:PORT to listen on: HTTP/2 and HTTP/1.1, cleartext or (with --certfile) TLS."
+        ),
     ] = DEFAULT_BIND,
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes sharing the listening socket.")
@@ -275,8 +301,20 @@ def serve(
             "and Restate retries them.",
         ),
     ] = GRACEFUL_TIMEOUT,
+    certfile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Serve HTTPS with this certificate chain (PEM); needs --keyfile.",
+            show_default=False,
+        ),
+    ] = None,
+    keyfile: Annotated[
+        Path | None,
+        typer.Option(help="The private key (PEM) of --certfile.", show_default=False),
+    ] = None,
 ) -> None:
     """Serve APP for Restate in production: hypercorn with settings that fit Restate."""
+    tls = _check_tls(certfile, keyfile)
     listener = _listen(_check_bind(bind))
-    code = _Supervisor(app, listener, workers, graceful_timeout).run()
+    code = _Supervisor(app, listener, workers, graceful_timeout, tls).run()
     raise typer.Exit(code)
