@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -15,9 +17,13 @@ from rea.cli._app_output import AppOutput
 from rea.cli._output import EXIT_USAGE, console, err_console, fail
 from rea.cli._register import services_table
 from rea.cli._state import LocalServer
-from rea.errors import AppStartError, ReaError
-from rea.testing._harness import Harness
-from rea.testing._server import ServerEndpoint
+from rea.errors import AppStartError, ReaError, UsageValueError
+from rea.security._keys import generate_key_pair, public_key_from_pem, write_private_key
+from rea.testing._harness import Harness, security_env
+from rea.testing._server import RemoteServer, RestateServer, ServerEndpoint
+
+#: The dev key pair's private key, under the data directory.
+DEV_KEY = Path("keys") / "dev.pem"
 
 
 def _watch(paths: list[Path], stop: threading.Event) -> Any:
@@ -47,12 +53,24 @@ def dev(
             "attempts, then pause), as in production.",
         ),
     ] = None,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            help="Security on: the server signs every request with a dev key (made once, "
+            "kept in DATA/keys/dev.pem) and the app runs with REA_SECURITY_MODE=strict and "
+            "that key in REA_IDENTITY_KEYS.",
+        ),
+    ] = False,
 ) -> None:
     """Serve APP on a local Restate server, register it, and reload it on change.
 
     The app's output (prints, logs, rea's warnings, failed attempts with their invocation ids
     and tracebacks) is shown live, each line prefixed with ``app │``.
     """
+    key = _dev_key(data) if secure else None
+    if key is not None:
+        # The app is imported here to check it, and in its process later: same environment.
+        os.environ.update(security_env(key[1]))
     try:
         load_app(app)
     except AppStartError as exc:
@@ -68,11 +86,18 @@ def dev(
     try:
         server: ServerEndpoint | None = local.read()
         if server is not None:
+            if key is not None:
+                server = _signing_remote(local, server, key[1])
             console.print(f"Reusing the Restate server at {server.admin_url}")
             policy = "as the running server is configured"
         else:
             attempts = None if retries is None else retries + 1
-            server = local.start(always_replay=always_replay, max_attempts=attempts)
+            if key is None:
+                server = local.start(always_replay=always_replay, max_attempts=attempts)
+            else:
+                server = _start_signing(
+                    local, key[0], always_replay=always_replay, max_attempts=attempts
+                )
             policy = _policy(retries)
         assert server is not None
         harness = Harness(
@@ -81,6 +106,7 @@ def dev(
             app_output=output.writer,
             # Unbuffered: a print shows when it happens, not when a buffer fills.
             app_env={"PYTHONUNBUFFERED": "1"},
+            signing=key is not None,
         )
         harness.start()
         console.print(f"Restate ingress  {harness.ingress_url}")
@@ -88,6 +114,12 @@ def dev(
         console.print(f"Restate UI       {harness.admin_url}/ui/")
         console.print(f"App              {harness.app_url} (pid {harness.app_pid})")
         console.print(f"Retries          {policy}")
+        if key is not None:
+            console.print(
+                f"Security         on (strict): the server signs with {key[0]}, the app "
+                f"accepts only {key[1]}",
+                markup=False,
+            )
         console.print(services_table(Deployment.from_json(harness.deployment).services))
         console.print("Ready. Ctrl-C stops everything.")
         if not reload:
@@ -121,3 +153,71 @@ def _policy(retries: int | None) -> str:
     if retries is None:
         return "Restate's default policy: 500 ms doubling to 1 m, 70 attempts, then pause"
     return f"{retries} retries from 50 ms, then kill (--retries)"
+
+
+def _dev_key(data: Path) -> tuple[Path, str]:
+    """The dev key pair of `data` (its private key file and public key), made if missing."""
+    path = (data / DEV_KEY).absolute()
+    try:
+        if path.exists():
+            return path, public_key_from_pem(path.read_bytes())
+        _ignored(data)
+        pair = generate_key_pair()
+        return write_private_key(path, pair.private_pem), pair.public_key
+    except UsageValueError as exc:
+        fail(f"{path}: {exc} (delete it, and rea dev --secure makes a new one)", code=EXIT_USAGE)
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+
+
+def _ignored(root: Path) -> None:
+    # As LocalServer.start does: nothing under the data directory belongs in a commit (and
+    # the dev key least of all).
+    root.mkdir(parents=True, exist_ok=True)
+    gitignore = root / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("*\n")
+
+
+def _signing_remote(local: LocalServer, server: ServerEndpoint, public_key: str) -> RemoteServer:
+    """The running server of `local`, if it signs with the dev key (else exit 2)."""
+    if local._state().get("identity_key") != public_key:
+        fail(
+            f"the Restate server running for {local.root} does not sign requests with the dev "
+            "key (it was started without --secure): stop it, or run rea dev without --secure",
+            code=EXIT_USAGE,
+        )
+    return RemoteServer(server.ingress_url, server.admin_url, identity_key=public_key)
+
+
+def _start_signing(
+    local: LocalServer, key: Path, *, always_replay: bool, max_attempts: int | None
+) -> RestateServer:
+    """`LocalServer.start` with a server that signs with `key`, recorded in ``server.json``.
+
+    LocalServer.start has no signing option, so its steps are repeated here; the identity key
+    in the state file lets a second ``rea dev --secure`` reuse this server, and a plain
+    server be told apart.
+    """
+    _ignored(local.root)
+    server = RestateServer(
+        base_dir=local.root / "server",
+        ports=local._ports(),
+        always_replay=always_replay,
+        max_attempts=max_attempts,
+        signing_key=key,
+    )
+    server.start()
+    local._server = server
+    local.state_file.write_text(
+        json.dumps(
+            {
+                "pid": server.pid,
+                "ingress_url": server.ingress_url,
+                "admin_url": server.admin_url,
+                "ports": list(server.ports),
+                "identity_key": server.identity_key,
+            }
+        )
+    )
+    return server
