@@ -21,6 +21,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/python examples/demo.py
 	$(BIN)/python examples/approval.py
+	$(BIN)/python examples/security.py
 
 ## test: ruff, mypy --strict, then the whole test suite (unit and integration) on 2 workers
 test: lint typecheck
