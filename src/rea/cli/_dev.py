@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -24,6 +24,11 @@ from rea.testing._server import RemoteServer, RestateServer, ServerEndpoint
 
 #: The dev key pair's private key, under the data directory.
 DEV_KEY = Path("keys") / "dev.pem"
+
+
+class _DevKey(NamedTuple):
+    path: Path  # the private key, which the server signs with
+    public_key: str  # what the app accepts
 
 
 def _watch(paths: list[Path], stop: threading.Event) -> Any:
@@ -70,7 +75,7 @@ def dev(
     key = _dev_key(data) if secure else None
     if key is not None:
         # The app is imported here to check it, and in its process later: same environment.
-        os.environ.update(security_env(key[1]))
+        os.environ.update(security_env(key.public_key))
     try:
         load_app(app)
     except AppStartError as exc:
@@ -87,7 +92,7 @@ def dev(
         server: ServerEndpoint | None = local.read()
         if server is not None:
             if key is not None:
-                server = _signing_remote(local, server, key[1])
+                server = _signing_remote(local, server, key.public_key)
             console.print(f"Reusing the Restate server at {server.admin_url}")
             policy = "as the running server is configured"
         else:
@@ -96,7 +101,7 @@ def dev(
                 server = local.start(always_replay=always_replay, max_attempts=attempts)
             else:
                 server = _start_signing(
-                    local, key[0], always_replay=always_replay, max_attempts=attempts
+                    local, key.path, always_replay=always_replay, max_attempts=attempts
                 )
             policy = _policy(retries)
         assert server is not None
@@ -116,8 +121,8 @@ def dev(
         console.print(f"Retries          {policy}")
         if key is not None:
             console.print(
-                f"Security         on (strict): the server signs with {key[0]}, the app "
-                f"accepts only {key[1]}",
+                f"Security         on (strict): the server signs with {key.path}, the app "
+                f"accepts only {key.public_key}",
                 markup=False,
             )
         console.print(services_table(Deployment.from_json(harness.deployment).services))
@@ -155,15 +160,15 @@ def _policy(retries: int | None) -> str:
     return f"{retries} retries from 50 ms, then kill (--retries)"
 
 
-def _dev_key(data: Path) -> tuple[Path, str]:
-    """The dev key pair of `data` (its private key file and public key), made if missing."""
+def _dev_key(data: Path) -> _DevKey:
+    """The dev key pair of `data`, made if missing (exit 2 if its file is not a key)."""
     path = (data / DEV_KEY).absolute()
     try:
         if path.exists():
-            return path, public_key_from_pem(path.read_bytes())
+            return _DevKey(path, public_key_from_pem(path.read_bytes()))
         _ignored(data)
         pair = generate_key_pair()
-        return write_private_key(path, pair.private_pem), pair.public_key
+        return _DevKey(write_private_key(path, pair.private_pem), pair.public_key)
     except UsageValueError as exc:
         fail(f"{path}: {exc} (delete it, and rea dev --secure makes a new one)", code=EXIT_USAGE)
     except OSError as exc:
