@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -20,7 +19,7 @@ from rea.cli._state import LocalServer
 from rea.errors import AppStartError, ReaError, UsageValueError
 from rea.security._keys import generate_key_pair, public_key_from_pem, write_private_key
 from rea.testing._harness import Harness, security_env
-from rea.testing._server import RemoteServer, RestateServer, ServerEndpoint
+from rea.testing._server import RemoteServer, ServerEndpoint
 
 #: The dev key pair's private key, under the data directory.
 DEV_KEY = Path("keys") / "dev.pem"
@@ -97,12 +96,11 @@ def dev(
             policy = "as the running server is configured"
         else:
             attempts = None if retries is None else retries + 1
-            if key is None:
-                server = local.start(always_replay=always_replay, max_attempts=attempts)
-            else:
-                server = _start_signing(
-                    local, key.path, always_replay=always_replay, max_attempts=attempts
-                )
+            server = local.start(
+                always_replay=always_replay,
+                max_attempts=attempts,
+                signing_key=None if key is None else key.path,
+            )
             policy = _policy(retries)
         assert server is not None
         harness = Harness(
@@ -166,7 +164,7 @@ def _dev_key(data: Path) -> _DevKey:
     try:
         if path.exists():
             return _DevKey(path, public_key_from_pem(path.read_bytes()))
-        _ignored(data)
+        LocalServer(data).ensure_root()
         pair = generate_key_pair()
         return _DevKey(write_private_key(path, pair.private_pem), pair.public_key)
     except UsageValueError as exc:
@@ -175,54 +173,12 @@ def _dev_key(data: Path) -> _DevKey:
         fail(f"{path}: {exc.strerror or exc}")
 
 
-def _ignored(root: Path) -> None:
-    # As LocalServer.start does: nothing under the data directory belongs in a commit (and
-    # the dev key least of all).
-    root.mkdir(parents=True, exist_ok=True)
-    gitignore = root / ".gitignore"
-    if not gitignore.exists():
-        gitignore.write_text("*\n")
-
-
 def _signing_remote(local: LocalServer, server: ServerEndpoint, public_key: str) -> RemoteServer:
     """The running server of `local`, if it signs with the dev key (else exit 2)."""
-    if local._state().get("identity_key") != public_key:
+    if getattr(server, "identity_key", None) != public_key:
         fail(
             f"the Restate server running for {local.root} does not sign requests with the dev "
             "key (it was started without --secure): stop it, or run rea dev without --secure",
             code=EXIT_USAGE,
         )
     return RemoteServer(server.ingress_url, server.admin_url, identity_key=public_key)
-
-
-def _start_signing(
-    local: LocalServer, key: Path, *, always_replay: bool, max_attempts: int | None
-) -> RestateServer:
-    """`LocalServer.start` with a server that signs with `key`, recorded in ``server.json``.
-
-    LocalServer.start has no signing option, so its steps are repeated here; the identity key
-    in the state file lets a second ``rea dev --secure`` reuse this server, and a plain
-    server be told apart.
-    """
-    _ignored(local.root)
-    server = RestateServer(
-        base_dir=local.root / "server",
-        ports=local._ports(),
-        always_replay=always_replay,
-        max_attempts=max_attempts,
-        signing_key=key,
-    )
-    server.start()
-    local._server = server
-    local.state_file.write_text(
-        json.dumps(
-            {
-                "pid": server.pid,
-                "ingress_url": server.ingress_url,
-                "admin_url": server.admin_url,
-                "ports": list(server.ports),
-                "identity_key": server.identity_key,
-            }
-        )
-    )
-    return server

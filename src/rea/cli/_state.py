@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from rea.errors import ServerStartError
 from rea.testing._ports import free_port
 from rea.testing._server import RemoteServer, RestateServer
 
@@ -83,9 +84,19 @@ class LocalServer:
             healthy = httpx.get(f"{admin}/health", timeout=1.0).status_code == 200
         except httpx.TransportError:
             healthy = False
-        return RemoteServer(ingress, admin) if healthy else None
+        key = state.get("identity_key")
+        identity_key = key if isinstance(key, str) else None
+        return RemoteServer(ingress, admin, identity_key=identity_key) if healthy else None
 
-    def _ports(self) -> tuple[int, int, int]:
+    def ensure_root(self) -> None:
+        """Create the data directory, git-ignored: nothing in it belongs in a commit."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        gitignore = self.root / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+
+    def _ports(self) -> tuple[tuple[int, int, int], bool]:
+        """Ports for the server, and whether they were chosen free just now."""
         saved = self._state().get("ports")
         candidates: list[tuple[int, ...]] = [DEFAULT_PORTS]
         if isinstance(saved, list) and len(saved) == 3:
@@ -93,31 +104,38 @@ class LocalServer:
             candidates.insert(0, tuple(int(p) for p in saved))
         for ports in candidates:
             if all(_port_free(p) for p in ports):
-                return ports[0], ports[1], ports[2]
-        return free_port(), free_port(), free_port()
+                return (ports[0], ports[1], ports[2]), False
+        return (free_port(), free_port(), free_port()), True
 
     def start(
-        self, *, always_replay: bool = False, max_attempts: int | None = None
+        self,
+        *,
+        always_replay: bool = False,
+        max_attempts: int | None = None,
+        signing_key: Path | None = None,
     ) -> RestateServer | None:
         """Start a server for this directory, or return None if one already runs.
 
         Args:
             always_replay: Suspend and replay at every await.
             max_attempts: Attempts per invocation, then kill; None: Restate's default policy.
+            signing_key: A private key the server signs every request with (request identity);
+                its public key is recorded, so a later ``rea dev --secure`` can reuse the
+                server and a plain one be told apart.
         """
         if self.read() is not None:
             return None
-        self.root.mkdir(parents=True, exist_ok=True)
-        gitignore = self.root / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n")
-        server = RestateServer(
-            base_dir=self.root / "server",
-            ports=self._ports(),
-            always_replay=always_replay,
-            max_attempts=max_attempts,
-        )
-        server.start()
+        self.ensure_root()
+        ports, fresh = self._ports()
+        try:
+            server = self._launch(ports, always_replay, max_attempts, signing_key)
+        except ServerStartError:
+            if fresh:
+                raise
+            # The usual ports were free a moment ago, and another process took one since
+            # (two servers starting at once): once more, on ports no one has asked for.
+            ports = (free_port(), free_port(), free_port())
+            server = self._launch(ports, always_replay, max_attempts, signing_key)
         self._server = server
         self.state_file.write_text(
             json.dumps(
@@ -126,9 +144,27 @@ class LocalServer:
                     "ingress_url": server.ingress_url,
                     "admin_url": server.admin_url,
                     "ports": list(server.ports),
+                    "identity_key": server.identity_key,
                 }
             )
         )
+        return server
+
+    def _launch(
+        self,
+        ports: tuple[int, int, int],
+        always_replay: bool,
+        max_attempts: int | None,
+        signing_key: Path | None,
+    ) -> RestateServer:
+        server = RestateServer(
+            base_dir=self.root / "server",
+            ports=ports,
+            always_replay=always_replay,
+            max_attempts=max_attempts,
+            signing_key=signing_key,
+        )
+        server.start()
         return server
 
     def stop(self) -> None:
