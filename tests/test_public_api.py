@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import rea
+import rea.security
 import rea.testing
 
 REA = [
@@ -80,6 +81,25 @@ REA = [
 ]
 
 TESTING = ["Harness", "RemoteServer", "RestateServer", "ServerEndpoint"]
+SECURITY = [
+    "REASONS",
+    "AllowlistGuard",
+    "HttpsGuard",
+    "IdentityGuard",
+    "KeyPair",
+    "Mode",
+    "ReplayCache",
+    "ReplayGuard",
+    "SecurityConfig",
+    "generate_key_pair",
+    "parse_identity_key",
+    "public_key_from_pem",
+    "rejection_counts",
+    "replay_evictions",
+    "reset_rejection_counts",
+    "secure",
+    "write_private_key",
+]
 
 
 def test_rea_all_is_pinned_and_sorted() -> None:
@@ -93,9 +113,14 @@ def test_rea_testing_all_is_pinned() -> None:
     assert rea.testing.__all__ == TESTING
 
 
+def test_rea_security_all_is_pinned() -> None:
+    """`rea.security.__all__` is exactly the documented names, sorted."""
+    assert rea.security.__all__ == SECURITY
+
+
 def test_every_exported_name_exists() -> None:
     """Every name in `__all__` is importable."""
-    for module in (rea, rea.testing):
+    for module in (rea, rea.testing, rea.security):
         for name in module.__all__:
             assert hasattr(module, name), name
 
