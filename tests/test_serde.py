@@ -435,7 +435,7 @@ async def test_nan_infinity_and_out_of_range_numbers_are_400(
     """NaN, Infinity and numbers beyond a 64-bit float are a 400, never inf or nan inside."""
     body = number if handler in ("amount", "anything") else b'{"sku":"a","price":%s}' % number
     svc = _number_service(validation)
-    with pytest.raises(InvalidInput, match="not JSON: .*(is not JSON|beyond the range)") as info:
+    with pytest.raises(InvalidInput, match=r"not JSON: .*(is not JSON|beyond the range)") as info:
         await invoke_handler(svc.handlers[handler], None, body)
     assert info.value.status_code == 400
     assert info.value.errors[0]["type"] == "json_invalid"
@@ -447,9 +447,10 @@ async def test_look_alikes_of_non_json_numbers_pass(validation: str) -> None:
     svc = _number_service(validation)
     digits = "9" * 400
     name = json.dumps(f"NaN Infinity e+999 {digits}").encode()
-    assert await invoke_handler(svc.handlers["anything"], None, name) == json.dumps(
-        repr(json.loads(name))
-    ).encode()
+    assert (
+        await invoke_handler(svc.handlers["anything"], None, name)
+        == json.dumps(repr(json.loads(name))).encode()
+    )
     assert await invoke_handler(svc.handlers["amount"], None, b"1e308") == b'"1e+308"'
     assert await invoke_handler(svc.handlers["amount"], None, b"1e-999") == b'"0.0"'
     fraction = b"0." + b"3" * 300
