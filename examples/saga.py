@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import restate
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import rea
 
@@ -20,7 +20,7 @@ LEDGER: list[str] = []  # stands in for the external systems (each call is idemp
 
 
 class Order(BaseModel):
-    id: str
+    id: str = Field(min_length=1)  # an object key: "" is a 400 here, not a failed call later
     amount: float
     address: str
 

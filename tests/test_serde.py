@@ -378,6 +378,36 @@ async def test_compatible_mode_checks_plain_json_without_converting() -> None:
             await invoke_handler(svc.handlers["count"], None, body)
 
 
+async def test_an_empty_body_the_handler_fails_on_is_a_400() -> None:
+    """Compatible mode hands an empty body over as None, as the SDK does, but a handler that
+    then fails on it gets the caller's 400 instead of a retried 500; a TypedDict too."""
+    svc = restate.Service("EmptyBody")
+
+    @svc.handler()
+    async def add(ctx: restate.Context, value: int) -> int:
+        return 1 + value
+
+    @svc.handler()
+    async def ignores(ctx: restate.Context, value: str) -> str:
+        return "fine"
+
+    @svc.handler()
+    async def optional(ctx: restate.Context, value: int | None) -> int:
+        return 1 + value  # type: ignore[operator]  # the handler's own bug: a 500
+
+    @svc.handler()
+    async def typed(ctx: restate.Context, value: Point) -> int:
+        return value["x"]
+
+    install_serdes(svc)
+    for name in ("add", "typed"):
+        with pytest.raises(InvalidInput, match="missing input"):
+            await invoke_handler(svc.handlers[name], None, b"")
+    assert await invoke_handler(svc.handlers["ignores"], None, b"") == b'"fine"'
+    with pytest.raises(TypeError):
+        await invoke_handler(svc.handlers["optional"], None, b"")
+
+
 async def test_strict_mode_converts_plain_json() -> None:
     """Under strict, plain JSON inputs are validated in pydantic's lax mode, and converted."""
     svc = restate.Service("PlainJsonStrict")

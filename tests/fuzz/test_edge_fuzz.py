@@ -311,11 +311,6 @@ def test_bad_input_is_a_4xx_after_one_attempt(server: RestateServer, app: str) -
     print(f"\n{_summary(app, targets, sent, memory)}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation='compatible' hands an empty body to a plain JSON parameter as None, as "
-    "the SDK does (docs/serde.md); int + None in the handler is a retried 500",
-)
 def test_empty_body_for_a_plain_json_parameter_is_a_4xx(server: RestateServer) -> None:
     """No body and no content type for an ``int`` parameter: a 4xx, like any missing input."""
     with Harness("examples.quickstart:app", server=server) as h:
