@@ -70,9 +70,9 @@ def compare(
 
     The target applies to the first variant against the second; any further variant is shown
     for context (its ratio to the first). Besides the ratio of the medians, the median of the
-    per-round ratios is printed: each round runs the variants back to back, so it cancels most
-    of the drift a shared machine adds between rounds. `server_options` go to the
-    `RestateServer` all variants share.
+    per-round ratios is printed: each round runs the variants back to back (every other round
+    in reverse order), so it cancels most of the drift a shared machine adds between rounds.
+    `server_options` go to the `RestateServer` all variants share.
     """
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 600
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
@@ -83,8 +83,11 @@ def compare(
         try:
             for variant in variants:  # warm-up: connections, discovery, caches
                 asyncio.run(_drive(server.ingress_url, variant.path, 100, body, check))
-            for _ in range(rounds):
-                for variant, harness in zip(variants, harnesses, strict=True):
+            for round_number in range(rounds):
+                pairs = list(zip(variants, harnesses, strict=True))
+                # Every other round in reverse order: a variant's place in the round (after a
+                # warm one, before a cold one) then biases no variant.
+                for variant, harness in pairs if round_number % 2 == 0 else pairs[::-1]:
                     before = cpu_seconds(harness.app_pid)
                     rate = asyncio.run(
                         _drive(server.ingress_url, variant.path, requests, body, check)

@@ -265,10 +265,12 @@ class WorkflowStatus(Generic[ProgressT]):
         current = self._current(reports)
         steps = current.steps
         if step is not None:
-            steps = [*steps, StatusStep(name=step, at=at)]
+            steps = [*steps, StatusStep.model_construct(name=step, at=at)]
             if self.max_steps is not None:
                 steps = steps[-self.max_steps :]
-        report = self._report_type(
+        # Every part is valid already (the progress validated by `change`, the times journaled
+        # datetimes): construct without validating them again, on each write of every run.
+        report = self._report_type.model_construct(
             progress=change(current.progress),
             steps=steps,
             started_at=current.started_at or at,
