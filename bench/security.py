@@ -17,9 +17,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httpx
+
 from bench._compare import Variant, compare
+from rea.testing import Harness, RestateServer
+
+
+def _strict_refuses() -> bool:
+    """Whether the strict variant's process really checks: an unsigned request gets a 401."""
+    with (
+        RestateServer(always_replay=False, signing_key=True) as server,
+        Harness("bench.security_apps:strict_app", server=server, signing=True) as h,
+    ):
+        signed = h.client.post("/StrictGreeter/greet", json="x").status_code
+        unsigned = httpx.post(f"{h.app_url}/invoke/StrictGreeter/greet", content=b"").status_code
+    return (signed, unsigned) == (200, 401)
+
 
 if __name__ == "__main__":
+    checks = "yes" if _strict_refuses() else "NO (the comparison below means nothing)"
+    print(f"strict variant: signed call 200, unsigned request to the app 401: {checks}")
     compare(
         "service calls (security strict vs off)",
         (
