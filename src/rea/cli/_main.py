@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from rea.cli import _approve, _dev, _dlq, _invocations, _invoke, _keys, _register, _serve, _server
+from rea.cli import (
+    _approve,
+    _dev,
+    _dlq,
+    _invocations,
+    _invoke,
+    _keys,
+    _register,
+    _serve,
+    _server,
+    _trace,
+)
 
 app = typer.Typer(
     name="rea",
@@ -22,6 +33,7 @@ app.command("invocations")(_invocations.invocations)
 app.command("invoke")(_invoke.invoke)
 app.command("serve")(_serve.serve)
 app.command("approve")(_approve.approve)
+app.command("trace")(_trace.trace)
 
 
 def main() -> None:
