@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import rea
+import rea.observability
 import rea.security
 import rea.testing
 
@@ -16,12 +17,14 @@ REA = [
     "AsyncAdminClient",
     "CompensationStrategy",
     "DeadLetter",
+    "Hooks",
     "IngressClient",
     "IngressError",
     "InvalidInput",
     "InvocationFailed",
     "LoopLimitExceeded",
     "ObjectClient",
+    "Observability",
     "Outcome",
     "Output",
     "OutputSerializationError",
@@ -81,6 +84,19 @@ REA = [
 ]
 
 TESTING = ["Harness", "RemoteServer", "RestateServer", "ServerEndpoint"]
+OBSERVABILITY = [
+    "AttemptFinished",
+    "CallSent",
+    "Hooks",
+    "InvocationLogFilter",
+    "MetricsEndpoint",
+    "Observability",
+    "PolicyViolated",
+    "RunFinished",
+    "SagaEvent",
+    "SecurityRejected",
+    "registry",
+]
 SECURITY = [
     "REASONS",
     "AllowlistGuard",
@@ -118,9 +134,14 @@ def test_rea_security_all_is_pinned() -> None:
     assert rea.security.__all__ == SECURITY
 
 
+def test_rea_observability_all_is_pinned() -> None:
+    """`rea.observability.__all__` is exactly the documented names."""
+    assert rea.observability.__all__ == OBSERVABILITY
+
+
 def test_every_exported_name_exists() -> None:
     """Every name in `__all__` is importable."""
-    for module in (rea, rea.testing, rea.security):
+    for module in (rea, rea.testing, rea.security, rea.observability):
         for name in module.__all__:
             assert hasattr(module, name), name
 

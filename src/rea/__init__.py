@@ -49,6 +49,8 @@ _LAZY = {
     "Saga": "rea._saga",
     "SagaDeadLetters": "rea._dead_letters",
     "SendResult": "rea.ingress",
+    "Hooks": "rea.observability",
+    "Observability": "rea.observability",
     "SecurityConfig": "rea.security",
     "StatusReport": "rea.workflow",
     "SyncIngressClient": "rea.ingress",
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
         SendResult,
         SyncIngressClient,
     )
+    from rea.observability import Hooks, Observability
     from rea.security import SecurityConfig
     from rea.workflow import (
         Approval,
@@ -117,12 +120,14 @@ __all__ = [
     "AsyncAdminClient",
     "CompensationStrategy",
     "DeadLetter",
+    "Hooks",
     "IngressClient",
     "IngressError",
     "InvalidInput",
     "InvocationFailed",
     "LoopLimitExceeded",
     "ObjectClient",
+    "Observability",
     "Outcome",
     "Output",
     "OutputSerializationError",

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import restate
 
 from rea import _sdk
-from rea._invocation import invocation_scope
+from rea._invocation import invocation_scope_with
+from rea._observe import Hooks
 from rea._sdk import AnyService
 
 if TYPE_CHECKING:
+    from rea.observability import Observability
     from rea.security import SecurityConfig
     from rea.workflow._config import WorkflowConfig
 
@@ -22,7 +24,13 @@ __all__ = ["app", "prepare"]
 Validation = Literal["compatible", "strict"]
 
 
-def _install(service: AnyService, *, validation: Validation, workflow_output: bool) -> None:
+def _install(
+    service: AnyService,
+    *,
+    validation: Validation,
+    workflow_output: bool,
+    hooks: tuple[Hooks, ...] = (),
+) -> None:
     """Give every handler of `service` (a clone) rea's serdes and per-attempt machinery."""
     from rea._serde import install_serdes
     from rea._workflow_output import install_workflow_output
@@ -33,7 +41,7 @@ def _install(service: AnyService, *, validation: Validation, workflow_output: bo
     for handler in _sdk.handlers(service).values():
         # First, so that user context managers already run guarded, and rea's bookkeeping
         # (marking the invocation finished) happens after theirs.
-        handler.prepend_context_manager(invocation_scope)
+        handler.prepend_context_manager(invocation_scope_with(hooks))
 
 
 def app(
@@ -47,6 +55,7 @@ def app(
     workflow_output: bool = True,
     workflows: Mapping[restate.Workflow, WorkflowConfig] | None = None,
     security: SecurityConfig | None = None,
+    observability: Observability | None = None,
 ) -> Any:
     """Build the Restate ASGI app for `services`, with rea's guards, serdes and validation.
 
@@ -72,6 +81,8 @@ def app(
         security: The request guards (`rea.SecurityConfig`: Restate request identity, HTTPS,
             allowlist, replay protection). Default: what the ``REA_SECURITY_MODE`` /
             ``REA_IDENTITY_KEYS`` environment variables say, else none. See docs/security.md.
+        observability: Metrics at ``/metrics``, hooks and log context
+            (`rea.Observability`); default: none. See docs/observability.md.
 
     Returns:
         An ASGI application (serve it with hypercorn, or `rea dev`).
@@ -89,12 +100,14 @@ def app(
     _sdk.check()
     if validation not in ("compatible", "strict"):
         raise ValueError(f"validation must be 'compatible' or 'strict', not {validation!r}")
+    hooks = () if observability is None else tuple(observability.hooks)
     clones = prepare(
         services,
         validation=validation,
         dead_letters=dead_letters,
         workflow_output=workflow_output,
         workflows=workflows,
+        hooks=hooks,
     )
     config = security if security is not None else _security_from_env()
     if config is not None and identity_keys is not None:
@@ -114,11 +127,33 @@ def app(
         identity_keys=identity_keys,
         journal_value_codec=journal_value_codec,
     )
-    if config is None:
-        return endpoint
-    from rea.security import secure
+    served: Any = endpoint
+    if config is not None:
+        from rea.security import secure
 
-    return secure(endpoint, config)
+        served = secure(endpoint, config, hooks=hooks)
+    if observability is not None:
+        served = _observe_app(served, observability)
+    return served
+
+
+def _observe_app(served: Any, observability: Observability) -> Any:
+    """`served` with what `observability` asks for: hooks, log context, /metrics."""
+    from rea import _observe
+
+    if observability.hooks:
+        _observe.hooks_in_use()
+    if observability.logs:
+        from rea.observability._logging import filter_root_handlers, install
+
+        install()
+        filter_root_handlers()
+    if not observability.metrics:
+        return served
+    from rea.observability import MetricsEndpoint, registry
+
+    # Outside the security guards, as /health is: Prometheus does not sign its scrapes.
+    return MetricsEndpoint(served, registry(), path=observability.metrics_path)
 
 
 def _security_from_env() -> SecurityConfig | None:
@@ -137,6 +172,7 @@ def prepare(
     dead_letters: bool = True,
     workflow_output: bool = True,
     workflows: Mapping[restate.Workflow, WorkflowConfig] | None = None,
+    hooks: tuple[Hooks, ...] = (),
 ) -> list[AnyService]:
     """The copies of `services` (plus rea's own) that `app` serves, with rea installed."""
     given = list(services)
@@ -153,7 +189,7 @@ def prepare(
         clone = _sdk.clone(service)
         if isinstance(service, restate.Workflow) and isinstance(clone, restate.Workflow):
             _extend_workflow(service, clone, configs.get(id(service)))
-        _install(clone, validation=validation, workflow_output=workflow_output)
+        _install(clone, validation=validation, workflow_output=workflow_output, hooks=hooks)
         clones.append(clone)
     return clones
 

@@ -21,9 +21,10 @@ from typing import Any, Generic, Literal, TypeVar, cast, overload
 import restate
 from restate import RestateDurableCallFuture, SendHandle
 
-from rea import _sdk
+from rea import _observe, _sdk
 from rea._idempotency import check_key
-from rea._invocation import RESERVED_PROMISE_PREFIX, checked
+from rea._invocation import RESERVED_PROMISE_PREFIX, checked, current_state
+from rea._observe import CallSent
 from rea._sdk import Serde
 from rea._serde import serde_for
 from rea.errors import UsageTypeError, UsageValueError
@@ -133,6 +134,12 @@ def _invoke(
         raise UsageValueError(f"{endpoint.target} needs a non-empty key (Restate refuses '')")
     if delay is not None and delay < timedelta(0):
         raise UsageValueError(f"delay must not be negative, got {delay}")
+    state = current_state()
+    # Before the call: the replay flag then says whether this call's entry is in the journal.
+    if _observe.wanted(state) and not _sdk.is_replaying():
+        caller = ("?", "?") if state is None else (state.service_name, state.handler_name)
+        event = CallSent(*caller, endpoint.service, endpoint.handler, "send" if send else "call")
+        _observe.emit(state, "call_sent", event)
     return _sdk.raw_call(
         ctx,
         endpoint.service,

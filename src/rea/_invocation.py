@@ -31,6 +31,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ from typing import Any, Literal
 import restate
 from restate import TerminalError
 
-from rea import _sdk
+from rea import _observe, _sdk
+from rea._observe import AttemptFinished, Hooks
 from rea._policy import Policy, violation
 from rea._sdk import InvocationContext, RetryableError
 from rea.errors import InvalidInput, PolicyViolation
@@ -64,6 +66,10 @@ class InvocationState:
     plane: Plane | None
     finished: bool = False
     drawn_uuids: set[str] = field(default_factory=set)
+    #: The hooks of the app serving this invocation (`rea.Observability(hooks=...)`).
+    hooks: tuple[Hooks, ...] = ()
+    #: The attempt's context (log records read the invocation id and key from it).
+    ctx: Any = None
 
     @property
     def can_write_state(self) -> bool:
@@ -228,6 +234,10 @@ def guard_action(
             return RuntimeError(f"{exc.message} (RetryableError without a limit)")
         return exc
 
+    state = _current.get()
+    if _observe.wanted(state):
+        action = _observed_action(name, action, state)
+
     if inspect.iscoroutinefunction(action):
 
         async def guarded_async(*args: Any, **kwargs: Any) -> Any:
@@ -257,6 +267,51 @@ def guard_action(
             _in_run.reset(token)
 
     return functools.update_wrapper(guarded_sync, action) if keep_signature else guarded_sync
+
+
+def _observed_action(
+    name: str, action: Callable[..., Any], state: InvocationState | None
+) -> Callable[..., Any]:
+    """`action`, reporting each time it really runs (never on replay: it does not run then)."""
+    service, handler = ("?", "?") if state is None else (state.service_name, state.handler_name)
+
+    def finished(started: float, exc: BaseException | None) -> None:
+        outcome: _observe.RunOutcome = (
+            "success"
+            if exc is None
+            else "terminal"
+            if isinstance(exc, TerminalError)
+            else "retryable"
+        )
+        seconds = time.perf_counter() - started
+        event = _observe.RunFinished(service, handler, name, outcome, seconds, exc)
+        _observe.emit(state, "run_finished", event)
+
+    if inspect.iscoroutinefunction(action):
+
+        async def observed_async(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                result = await action(*args, **kwargs)
+            except Exception as exc:
+                finished(started, exc)
+                raise
+            finished(started, None)
+            return result
+
+        return functools.update_wrapper(observed_async, action)
+
+    def observed_sync(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            result = action(*args, **kwargs)
+        except Exception as exc:
+            finished(started, exc)
+            raise
+        finished(started, None)
+        return result
+
+    return functools.update_wrapper(observed_sync, action)
 
 
 class GuardedContext(InvocationContext):
@@ -398,7 +453,10 @@ class _InvocationScope:
     every handler, so it should cost as little as possible.
     """
 
-    __slots__ = ("_ctx", "_state", "_token")
+    __slots__ = ("_ctx", "_hooks", "_started", "_state", "_token")
+
+    def __init__(self, hooks: tuple[Hooks, ...] = ()) -> None:
+        self._hooks = hooks
 
     async def __aenter__(self) -> None:
         ctx = _sdk.current_context()
@@ -413,6 +471,8 @@ class _InvocationScope:
             handler_name=handler.name,
             handler_kind=handler.kind,
             plane=_plane_of(handler.service_metadata),
+            hooks=self._hooks,
+            ctx=ctx,
         )
         if type(ctx) is InvocationContext:
             # Same object, guarded methods: the handler and the SDK keep the ctx they know.
@@ -420,13 +480,45 @@ class _InvocationScope:
         ctx._rea_state = state  # type: ignore[attr-defined]
         self._state = state
         self._token = _current.set(state)
+        self._started = time.perf_counter()
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if self._token is not None:
-            self._state.finished = True
+            state = self._state
+            state.finished = True
             _current.reset(self._token)
             if exc is not None:
-                _report(self._ctx, self._state, exc)
+                _report(self._ctx, state, exc)
+            if _observe.wanted(state):
+                try:
+                    _attempt_finished(self._ctx, state, exc, time.perf_counter() - self._started)
+                except Exception:  # observing must never fail the attempt it observes
+                    _observe.logger.exception("rea could not report an attempt")
+
+
+def _attempt_finished(
+    ctx: InvocationContext, state: InvocationState, exc: BaseException | None, seconds: float
+) -> None:
+    outcome: _observe.AttemptOutcome
+    if exc is None:
+        outcome = "success"
+    elif isinstance(exc, TerminalError):
+        outcome = "terminal"
+    elif restate.is_internal_exception(exc) or isinstance(exc, asyncio.CancelledError):
+        # A suspension (or the SDK's own control flow): the invocation resumes in a new attempt.
+        outcome = "suspended"
+    else:
+        outcome = "retryable"
+    event = AttemptFinished(
+        service=state.service_name,
+        handler=state.handler_name,
+        invocation_id=ctx.request().id,
+        key=None if state.service_kind == "service" else ctx.key(),
+        outcome=outcome,
+        seconds=seconds,
+        error=exc,
+    )
+    _observe.emit(state, "attempt_finished", event)
 
 
 def _report(ctx: InvocationContext, state: InvocationState, exc: BaseException) -> None:
@@ -459,3 +551,10 @@ def _report(ctx: InvocationContext, state: InvocationState, exc: BaseException) 
 def invocation_scope() -> _InvocationScope:
     """The per-attempt context manager factory `rea.app` installs on every handler."""
     return _InvocationScope()
+
+
+def invocation_scope_with(hooks: tuple[Hooks, ...]) -> Callable[[], _InvocationScope]:
+    """The factory for an app with `hooks`: its invocations report to them."""
+    if not hooks:
+        return invocation_scope
+    return functools.partial(_InvocationScope, hooks)

@@ -22,7 +22,8 @@ from contextvars import ContextVar
 
 from restate import RestateLoggingFilter
 
-from rea import _sdk
+from rea import _observe, _sdk
+from rea._observe import PolicyViolated
 from rea.errors import PolicyViolation
 
 __all__ = [
@@ -168,6 +169,7 @@ def violation(
     if not replaying:
         with _lock:
             _counts[rule] += 1
+        _observe.emit_current("policy_violated", PolicyViolated(rule, applied.value))
     if applied is Policy.STRICT:
         raise PolicyViolation(rule, message, fix=fix)
     where = (rule, *(site or _call_site()))

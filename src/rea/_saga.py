@@ -16,14 +16,22 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import restate
 from restate import TerminalError
 
+from rea import _observe, _sdk
 from rea._compensations import declared_for_step, form_of
 from rea._idempotency import idempotency_key
-from rea._invocation import checked, guard_action, require_control_plane
+from rea._invocation import (
+    InvocationState,
+    checked,
+    current_state,
+    guard_action,
+    require_control_plane,
+)
+from rea._observe import SagaEvent
 from rea._policy import violation
 from rea._run import RetryPolicy, run
 from rea.errors import UsageTypeError, UsageValueError
@@ -132,6 +140,7 @@ class Saga(Generic[PayloadT]):
         occurrence = self._added.get(step, 0) + 1
         self._added[step] = occurrence
         self._steps.append(_Step(step, payload, occurrence, compensation))
+        self._report(step, "step")
 
     def complete(self, step: str) -> None:
         """Mark the latest `step` as finished (`step()` does this itself); COMPLETED uses it."""
@@ -219,7 +228,13 @@ class Saga(Generic[PayloadT]):
         compensation = cast(Callable[..., Any], entry.compensation)
         key = self.compensation_key(entry.name, entry.occurrence)
         await run_compensation(
-            self.ctx, f"compensate {entry.name}", compensation, entry.payload, key, policy
+            self.ctx,
+            f"compensate {entry.name}",
+            compensation,
+            entry.payload,
+            key,
+            policy,
+            saga=(self.name, entry.name),
         )
 
     async def compensate(self, cause: TerminalError) -> None:
@@ -232,6 +247,7 @@ class Saga(Generic[PayloadT]):
         pending = self._to_compensate()
         policy = self._policy()
         for index, entry in enumerate(pending):
+            # Before the compensation: whether its journal entries are replayed.
             try:
                 await self._undo(entry, policy)
             except TerminalError as failure:
@@ -243,6 +259,11 @@ class Saga(Generic[PayloadT]):
                     self._dead_letter(dead_letter, rest, None, cause)
                 return
 
+    def _report(self, step: str, kind: Literal["step", "dead_letter"]) -> None:
+        state = current_state()
+        if _observe.wanted(state) and not _sdk.is_replaying():
+            _observe.emit(state, "saga_event", SagaEvent(self.name, step, kind))
+
     def _dead_letter(
         self,
         send: Callable[..., None],
@@ -250,6 +271,7 @@ class Saga(Generic[PayloadT]):
         failure: TerminalError | None,
         cause: TerminalError,
     ) -> None:
+        self._report(entry.name, "dead_letter")
         send(
             self.ctx,
             saga=self.name,
@@ -292,20 +314,75 @@ async def run_compensation(
     payload: Any,
     key: str,
     policy: RetryPolicy,
+    *,
+    saga: tuple[str, str] | None = None,
 ) -> None:
     """Run one compensation in its form: a durable run, or inline with the context.
+
+    Args:
+        saga: The saga and step it undoes, for observability.
 
     Raises:
         TerminalError: it failed for good (its retries ran out, or it raised one).
     """
+    state = current_state()
+    observed = saga if saga is not None and _observe.wanted(state) else None
     if form_of(compensation).takes_context:
         # Handler-level code: its calls are journaled as the hand-written pattern's are, and
         # Restate retries them (and this handler) itself, so no run and no retry policy here.
+        if observed is not None and not _sdk.is_replaying():
+            # Its outcome is not known in an attempt that suspends inside it: counted once,
+            # when it begins for the first time.
+            _report_compensation(state, observed, "inline")
         await compensation(ctx, payload, key)
         return
+    undo = _as_action(compensation)
+    if observed is not None:
+        undo = _observed_compensation(undo, state, observed)
     # bounded=True: rea.run's own guard judges the policy; this one only names the fix.
-    action = guard_action(name, _as_action(compensation), bounded=True, fix=_CONTEXT_FORM_FIX)
+    action = guard_action(name, undo, bounded=True, fix=_CONTEXT_FORM_FIX)
     await run(ctx, name, action, payload, key, retry=policy)
+
+
+_Outcome = Literal["success", "terminal", "retryable", "inline"]
+
+
+def _report_compensation(
+    state: InvocationState | None, saga: tuple[str, str], outcome: _Outcome
+) -> None:
+    event = SagaEvent(saga[0], saga[1], "compensation", outcome)
+    _observe.emit(state, "saga_event", event)
+
+
+def _observed_compensation(
+    undo: Callable[..., Any], state: InvocationState | None, saga: tuple[str, str]
+) -> Callable[..., Any]:
+    """`undo`, reporting each execution (a run action never executes on replay)."""
+
+    def outcome(exc: BaseException) -> _Outcome:
+        return "terminal" if isinstance(exc, TerminalError) else "retryable"
+
+    if inspect.iscoroutinefunction(undo):
+
+        async def observed_async(payload: Any, key: str) -> None:
+            try:
+                await undo(payload, key)
+            except Exception as exc:
+                _report_compensation(state, saga, outcome(exc))
+                raise
+            _report_compensation(state, saga, "success")
+
+        return observed_async
+
+    def observed_sync(payload: Any, key: str) -> None:
+        try:
+            undo(payload, key)
+        except Exception as exc:
+            _report_compensation(state, saga, outcome(exc))
+            raise
+        _report_compensation(state, saga, "success")
+
+    return observed_sync
 
 
 def _as_action(compensation: Callable[..., Any]) -> Callable[..., Any]:

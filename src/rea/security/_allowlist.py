@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rea._loader import ASGIApp
+from rea._observe import Hooks
 from rea.errors import UsageValueError
 from rea.security._networks import NetworkSet, header_value, parse_networks
 from rea.security._paths import HEALTH, route
@@ -50,13 +51,14 @@ class AllowlistGuard:
         allowed_networks: Sequence[str],
         trusted_proxies: Sequence[str] = (),
         permissive: bool = False,
+        hooks: Sequence[Hooks] = (),
     ) -> None:
         self.app = app
         self._allowed = _cidrs(allowed_networks, "allowed_networks")
         if not self._allowed:
             raise UsageValueError("AllowlistGuard needs at least one allowed network")
         self._trusted = _cidrs(trusted_proxies, "trusted_proxies")
-        self._rejector = Rejector(permissive=permissive)
+        self._rejector = Rejector(permissive=permissive, hooks=hooks)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or route(scope["path"])[0] == HEALTH:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rea._loader import ASGIApp
+from rea._observe import Hooks
 from rea.security._allowlist import AllowlistGuard
 from rea.security._config import SecurityConfig
 from rea.security._https import HttpsGuard
@@ -12,7 +15,7 @@ from rea.security._replay import ReplayGuard
 __all__ = ["secure"]
 
 
-def secure(app: ASGIApp, config: SecurityConfig | None) -> ASGIApp:
+def secure(app: ASGIApp, config: SecurityConfig | None, *, hooks: Sequence[Hooks] = ()) -> ASGIApp:
     """`app` behind the guards `config` asks for: allowlist, HTTPS, identity, replay.
 
     Outermost first: the cheap checks that need no token or body run first; replay protection
@@ -23,6 +26,7 @@ def secure(app: ASGIApp, config: SecurityConfig | None) -> ASGIApp:
     Args:
         app: The ASGI app (a ``restate.app(...)`` or ``rea.app(...)``).
         config: The guards to add; None or mode ``"disabled"``: none, `app` itself is returned.
+        hooks: Told of every refusal (`rea.Hooks.security_rejected`), besides the log.
 
     Returns:
         The wrapped ASGI app.
@@ -38,15 +42,21 @@ def secure(app: ASGIApp, config: SecurityConfig | None) -> ASGIApp:
                 cache_size=config.replay_cache_size,
                 max_start_message_bytes=config.max_start_message_bytes,
                 permissive=permissive,
+                hooks=hooks,
             )
-        wrapped = IdentityGuard(wrapped, identity_keys=config.identity_keys, permissive=permissive)
+        wrapped = IdentityGuard(
+            wrapped, identity_keys=config.identity_keys, permissive=permissive, hooks=hooks
+        )
     if config.require_https:
-        wrapped = HttpsGuard(wrapped, trusted_proxies=config.trusted_proxies, permissive=permissive)
+        wrapped = HttpsGuard(
+            wrapped, trusted_proxies=config.trusted_proxies, permissive=permissive, hooks=hooks
+        )
     if config.allowed_networks:
         wrapped = AllowlistGuard(
             wrapped,
             allowed_networks=config.allowed_networks,
             trusted_proxies=config.trusted_proxies,
             permissive=permissive,
+            hooks=hooks,
         )
     return wrapped

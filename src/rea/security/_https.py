@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rea._loader import ASGIApp
+from rea._observe import Hooks
 from rea.security._networks import NetworkSet, header_value, parse_networks
 from rea.security._paths import HEALTH, route
 from rea.security._rejections import Rejector
@@ -34,7 +35,12 @@ class HttpsGuard:
     """
 
     def __init__(
-        self, app: ASGIApp, *, trusted_proxies: Sequence[str] = (), permissive: bool = False
+        self,
+        app: ASGIApp,
+        *,
+        trusted_proxies: Sequence[str] = (),
+        permissive: bool = False,
+        hooks: Sequence[Hooks] = (),
     ) -> None:
         if isinstance(trusted_proxies, str):
             trusted_proxies = trusted_proxies.split(",")
@@ -45,7 +51,7 @@ class HttpsGuard:
                 setting="trusted_proxies",
             )
         )
-        self._rejector = Rejector(permissive=permissive)
+        self._rejector = Rejector(permissive=permissive, hooks=hooks)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if (

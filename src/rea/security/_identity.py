@@ -11,6 +11,7 @@ from typing import Any, Final
 import jwt
 
 from rea._loader import ASGIApp
+from rea._observe import Hooks
 from rea.errors import UsageValueError
 from rea.security._config import parse_identity_key
 from rea.security._paths import HEALTH, route
@@ -66,7 +67,12 @@ class IdentityGuard:
     """
 
     def __init__(
-        self, app: ASGIApp, *, identity_keys: Sequence[str], permissive: bool = False
+        self,
+        app: ASGIApp,
+        *,
+        identity_keys: Sequence[str],
+        permissive: bool = False,
+        hooks: Sequence[Hooks] = (),
     ) -> None:
         if isinstance(identity_keys, str):
             identity_keys = [identity_keys]
@@ -74,7 +80,7 @@ class IdentityGuard:
             raise UsageValueError("IdentityGuard needs at least one identity key")
         self.app = app
         self._keys = tuple(parse_identity_key(key) for key in identity_keys)
-        self._rejector = Rejector(permissive=permissive)
+        self._rejector = Rejector(permissive=permissive, hooks=hooks)
         self._verified: OrderedDict[bytes, _Claims] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Final
+
+from rea import _observe
+from rea._observe import Hooks, SecurityRejected
 
 __all__ = [
     "REASONS",
@@ -119,10 +122,11 @@ class Rejector:
         permissive: Log and count, then let the request through; otherwise refuse it.
     """
 
-    __slots__ = ("permissive",)
+    __slots__ = ("hooks", "permissive")
 
-    def __init__(self, *, permissive: bool) -> None:
+    def __init__(self, *, permissive: bool, hooks: Sequence[Hooks] = ()) -> None:
         self.permissive = permissive
+        self.hooks = tuple(hooks)
 
     async def reject(
         self, reason: str, scope: MutableMapping[str, Any], send: Send, detail: str = ""
@@ -140,12 +144,15 @@ class Rejector:
         """
         with _lock:
             _counts[reason] = _counts.get(reason, 0) + 1
+        path = scope.get("path", "?")
+        event = SecurityRejected(reason, path, self.permissive)
+        _observe.emit_global(self.hooks, "security_rejected", event)
         status, body, headers = _RESPONSES[reason]
         outcome = "let through: permissive mode" if self.permissive else f"refused with {status}"
         logger.warning(
             "[%s] %s from %s: %s; %s",
             reason,
-            scope.get("path", "?"),
+            path,
             client_address(scope),
             detail or REASONS[reason][1],
             outcome,

@@ -9,9 +9,11 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from rea._loader import ASGIApp
+from rea._observe import Hooks
 from rea.errors import UsageValueError
 from rea.security._config import DEFAULT_MAX_START_MESSAGE
 from rea.security._identity import EXP_SCOPE_KEY
@@ -105,13 +107,14 @@ class ReplayGuard:
         cache_size: int = 100_000,
         max_start_message_bytes: int = DEFAULT_MAX_START_MESSAGE,
         permissive: bool = False,
+        hooks: Sequence[Hooks] = (),
     ) -> None:
         if max_start_message_bytes < 1:
             raise UsageValueError("max_start_message_bytes must be at least 1")
         self.app = app
         self.cache = ReplayCache(cache_size)
         self._limit = max_start_message_bytes
-        self._rejector = Rejector(permissive=permissive)
+        self._rejector = Rejector(permissive=permissive, hooks=hooks)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or route(scope["path"])[0] != INVOKE:

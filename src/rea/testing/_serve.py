@@ -24,6 +24,8 @@ from hypercorn.config import Config
 
 from rea import _sdk
 from rea._loader import ASGIApp, load_app
+from rea.observability._logging import filter_root_handlers
+from rea.observability._logging import install as install_log_context
 
 # Hypercorn closes an HTTP/2 connection after 1000 requests (its default); restate-server's
 # in-flight stream then stalls for 20-40 s until the invoker retries. Never close for that.
@@ -118,7 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     if not logging.getLogger().handlers:
         # Without a handler Python prints only warnings, without their logger: the app's own
         # info logs and the name of what warned would be lost (rea dev and the harness's log).
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        # Each line made in a handler ends with its invocation id and target; lines made while
+        # the journal replays are left out (they were written the first time).
+        install_log_context()
+        logging.basicConfig(
+            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s%(rea_context)s"
+        )
+        filter_root_handlers()
     app = load_app(args.app)
 
     async def run() -> None:
