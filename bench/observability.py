@@ -14,9 +14,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httpx
+
 from bench._compare import Variant, compare
+from rea.testing import Harness, RestateServer
+
+
+def _observed_counts() -> bool:
+    """Whether the observed variant's process really records: its /metrics counts a call."""
+    with (
+        RestateServer(always_replay=False) as server,
+        Harness("bench.observability_apps:observed_app", server=server) as h,
+    ):
+        h.client.post("/ObservedShop/buy", json="probe")
+        page = httpx.get(f"{h.app_url}/metrics", timeout=10).text
+    return (
+        'rea_runs_total{handler="buy",outcome="success",run="price",service="ObservedShop"} 1.0'
+        in page
+    )
+
 
 if __name__ == "__main__":
+    checks = "yes" if _observed_counts() else "NO (the comparison below means nothing)"
+    print(f"observed variant: /metrics counts the probe call's run: {checks}")
     compare(
         "service calls (observability on vs off)",
         (
