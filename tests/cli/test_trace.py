@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rea.cli import _trace as _trace_module
+from rea.cli import _journal
 from rea.testing import Harness
 from rea.testing.pytest_plugin import HarnessFactory
 from tests.cli.apps.trace_app import app
@@ -252,7 +252,7 @@ def test_entries_of_rows_the_tests_above_do_not_make() -> None:
     events = [{"after_journal_entry_index": 2, "appended_at": "2026-01-02T03:04:05.500Z",
                "event_type": "Paused", "event_json": json.dumps(paused)}]  # fmt: skip
 
-    entries = _trace_module._entries(rows, events, service="SagaDeadLetters")
+    entries = _journal._entries(rows, events, service="SagaDeadLetters")
     assert [e["kind"] for e in entries] == ["input", "run", "paused", "cancelled"]
     retry = entries[1]
     assert retry["compensation"] is True
@@ -260,5 +260,5 @@ def test_entries_of_rows_the_tests_above_do_not_make() -> None:
     assert retry["completed_at"] == "2026-01-02T03:04:05.250000+00:00"
     assert entries[2]["failure"] == "[500] boom"
     assert entries[2]["index"] is None
-    elsewhere = _trace_module._entries(rows, [], service="Checkout")
+    elsewhere = _journal._entries(rows, [], service="Checkout")
     assert elsewhere[1]["compensation"] is False  # "retry ..." runs elsewhere are the app's own
