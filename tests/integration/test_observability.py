@@ -93,3 +93,15 @@ def test_every_log_line_of_a_handler_has_its_invocation_id(h: Harness) -> None:
     assert all(pattern.search(line) for line in lines), lines
     buying = [line for line in mine if "buying logged" in line]
     assert buying == [f"INFO observed: buying logged [{invocation} ObservedShop/buy]"]
+
+
+def test_the_dashboards_restate_metrics_are_the_servers(h: Harness) -> None:
+    """The restate_ names the Grafana dashboard queries are on a real server's /metrics."""
+    from tests.observability.test_dashboard import names, sample_names
+
+    h.client.post("/ObservedShop/buy", json="d")  # the invoker's metrics appear once used
+    node_port = h.server.ports[2]  # type: ignore[attr-defined]
+    page = httpx.get(f"http://127.0.0.1:{node_port}/metrics", timeout=10).text
+    used = names("restate_")
+    assert used
+    assert used <= sample_names(page), used - sample_names(page)
