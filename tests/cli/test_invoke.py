@@ -78,6 +78,10 @@ def test_ingress_url_from_the_local_server_state(h: Harness, tmp_path: Path) -> 
         (["Nope/echo", '"x"'], "[404] service 'Nope' not found"),
         (["AdminProbe/nope", '"x"'], "[404] the service 'AdminProbe' exists, but the handler"),
         (["AdminProbe/echo", "ada"], "the input 'ada' is not valid JSON"),
+        (
+            ["AdminCounter/get", "k7"],
+            "if 'k7' is an object key or workflow id: rea invoke AdminCounter/k7/get",
+        ),
         (["AdminProbe/echo", '"x"', "--send", "--delay", "10"], "delay '10' has no unit"),
         (["AdminProbe/echo", '"x"', "--send", "--delay", "soon"], "delay 'soon'"),
         (["AdminProbe/echo", '"x"', "--delay", "10s"], "--delay needs --send"),

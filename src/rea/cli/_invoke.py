@@ -60,14 +60,17 @@ def _target(target: str, args: list[str]) -> tuple[str, str | None, str, str | N
     return service, key, handler, args[0] if args else None
 
 
-def _input(text: str | None) -> Any:
+def _input(text: str | None, *, keyed_path: str | None = None) -> Any:
+    """The JSON input; `keyed_path` is the path form to suggest if `text` was meant as a key."""
     if text is None:
         return NO_INPUT
     try:
         return json.loads(text)
     except ValueError as exc:
+        hint = f"; if {text!r} is an object key or workflow id: rea invoke {keyed_path}"
         fail(
-            f"the input {text!r} is not valid JSON ({exc}); quote strings: '\"text\"'",
+            f"the input {text!r} is not valid JSON ({exc}); quote strings: '\"text\"'"
+            + (hint if keyed_path else ""),
             code=EXIT_USAGE,
         )
 
@@ -134,7 +137,7 @@ def invoke(
 ) -> None:
     """Call a handler through the Restate ingress and print its JSON result."""
     service, key, handler, text = _target(target, list(args or []))
-    value = _input(text)
+    value = _input(text, keyed_path=None if key or text is None else f"{service}/{text}/{handler}")
     if idempotency_key is not None and not idempotency_key.strip():
         fail("--idempotency-key must not be empty", code=EXIT_USAGE)
     if delay is not None and not send:
