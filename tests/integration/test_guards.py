@@ -6,7 +6,6 @@ STRICT fails the invocation with a PolicyViolation naming the rule and the fix; 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,32 +14,15 @@ import pytest
 
 from rea.testing import Harness
 from rea.testing.pytest_plugin import HarnessFactory
+from tests._support import LogRecords, captured_warnings
 from tests.integration.apps import guards
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-    def about(self, rule: str) -> list[str]:
-        return [m for m in self.messages if f"[{rule}]" in m]
-
-
 @pytest.fixture
-def policy_log() -> Iterator[_Records]:
+def policy_log() -> Iterator[LogRecords]:
     """Warnings of rea's policy logger (the app runs on a thread of this process)."""
-    records = _Records()
-    logger = logging.getLogger("rea.policy")
-    logger.addHandler(records)
-    logger.setLevel(logging.WARNING)
-    try:
+    with captured_warnings("rea.policy") as records:
         yield records
-    finally:
-        logger.removeHandler(records)
 
 
 @pytest.fixture
@@ -65,7 +47,7 @@ def test_shared_write_strict(h: Harness, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["rea", "raw"])
-def test_shared_write_warn(h: Harness, policy_log: _Records, how: str) -> None:
+def test_shared_write_warn(h: Harness, policy_log: LogRecords, how: str) -> None:
     """Under WARN the write is skipped, logged once, and the invocation completes."""
     response = h.client.post("/GuardCounter/w1/shared_write", json={"mode": "warn", "how": how})
     assert response.json() == "proceeded"
@@ -73,7 +55,7 @@ def test_shared_write_warn(h: Harness, policy_log: _Records, how: str) -> None:
     assert h.client.post("/GuardCounter/w1/peek").json() == 0
 
 
-def test_shared_write_disabled(h: Harness, policy_log: _Records) -> None:
+def test_shared_write_disabled(h: Harness, policy_log: LogRecords) -> None:
     """Under DISABLED rea stays silent; the server itself then rejects the write."""
     response = h.client.post("/GuardCounter/d1/shared_write", json={"mode": "disabled"})
     assert response.status_code == 500
@@ -87,7 +69,7 @@ def test_stateless_write_strict(h: Harness) -> None:
     _strict(h.client.post("/GuardService/stateless_write", json="strict"), "state.write_in_shared")
 
 
-def test_stateless_write_warn(h: Harness, policy_log: _Records) -> None:
+def test_stateless_write_warn(h: Harness, policy_log: LogRecords) -> None:
     """Under WARN the plain service's write is skipped and the invocation completes."""
     assert h.client.post("/GuardService/stateless_write", json="warn").json() == "proceeded"
     assert len(policy_log.about("state.write_in_shared")) == 1
@@ -105,13 +87,13 @@ def test_ctx_inside_run_strict(h: Harness) -> None:
     _strict(h.client.post("/GuardService/ctx_in_run", json="strict"), "ctx.inside_run")
 
 
-def test_ctx_inside_run_warn(h: Harness, policy_log: _Records) -> None:
+def test_ctx_inside_run_warn(h: Harness, policy_log: LogRecords) -> None:
     """Under WARN it is logged exactly once across the replays, and the handler completes."""
     assert h.client.post("/GuardService/ctx_in_run", json="warn").json() == "proceeded True"
     assert len(policy_log.about("ctx.inside_run")) == 1
 
 
-def test_ctx_inside_run_disabled(h: Harness, policy_log: _Records) -> None:
+def test_ctx_inside_run_disabled(h: Harness, policy_log: LogRecords) -> None:
     """Under DISABLED nothing is logged."""
     assert h.client.post("/GuardService/ctx_in_run", json="disabled").json() == "proceeded True"
     assert policy_log.about("ctx.inside_run") == []
@@ -137,14 +119,14 @@ def test_ctx_after_return_strict(h: Harness) -> None:
     assert _leaked(invocation) == "PolicyViolation ctx.after_return"
 
 
-def test_ctx_after_return_warn(h: Harness, policy_log: _Records) -> None:
+def test_ctx_after_return_warn(h: Harness, policy_log: LogRecords) -> None:
     """Under WARN the late use is logged once and goes on."""
     invocation = h.client.post("/GuardService/after_return", json="warn").json()
     assert _leaked(invocation) == "proceeded"
     assert len(policy_log.about("ctx.after_return")) == 1
 
 
-def test_ctx_after_return_disabled(h: Harness, policy_log: _Records) -> None:
+def test_ctx_after_return_disabled(h: Harness, policy_log: LogRecords) -> None:
     """Under DISABLED the late use is not reported."""
     invocation = h.client.post("/GuardService/after_return", json="disabled").json()
     assert _leaked(invocation) == "proceeded"
@@ -160,7 +142,7 @@ def test_retry_storm_strict(h: Harness) -> None:
     assert time.monotonic() - started < 5
 
 
-def test_retry_storm_warn(h: Harness, policy_log: _Records) -> None:
+def test_retry_storm_warn(h: Harness, policy_log: LogRecords) -> None:
     """Under WARN the storm is logged once and bounded by the invocation's retry policy."""
     started = time.monotonic()
     response = h.client.post("/GuardService/retry_storm", json="warn")
@@ -179,13 +161,13 @@ def test_data_plane_orchestration_strict(h: Harness) -> None:
     )
 
 
-def test_data_plane_orchestration_warn(h: Harness, policy_log: _Records) -> None:
+def test_data_plane_orchestration_warn(h: Harness, policy_log: LogRecords) -> None:
     """Under WARN the data-plane awakeable is logged once and allowed."""
     assert h.client.post("/GuardData/orchestrate", json="warn").json() == "proceeded"
     assert len(policy_log.about("plane.orchestration_in_data_plane")) == 1
 
 
-def test_data_plane_orchestration_disabled(h: Harness, policy_log: _Records) -> None:
+def test_data_plane_orchestration_disabled(h: Harness, policy_log: LogRecords) -> None:
     """Under DISABLED nothing is reported."""
     assert h.client.post("/GuardData/orchestrate", json="disabled").json() == "proceeded"
     assert policy_log.about("plane.orchestration_in_data_plane") == []
@@ -202,7 +184,7 @@ def test_plane_shows_in_service_metadata(h: Harness) -> None:
     assert service["metadata"]["rea.plane"] == "data"
 
 
-def test_retry_storm_disabled(h: Harness, policy_log: _Records) -> None:
+def test_retry_storm_disabled(h: Harness, policy_log: LogRecords) -> None:
     """Under DISABLED rea is silent, and the SDK's storm goes past the server's attempt limit."""
     sent = h.client.post("/GuardService/retry_storm/send", json="disabled").json()
     invocation = sent["invocationId"]

@@ -8,7 +8,6 @@ environment, as `rea serve` and `rea dev --secure` do.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import threading
 import time
@@ -32,6 +31,7 @@ from rea.testing._ports import listening_socket
 from rea.testing._serve import ThreadServer, with_lifespan
 from rea.testing._server import ServerEndpoint
 from rea.testing.pytest_plugin import HarnessFactory
+from tests._support import LogRecords, captured_warnings
 from tests.integration.apps import security_app
 
 GREET = "/invoke/SecureGreeter/greet"
@@ -39,26 +39,14 @@ GREET = "/invoke/SecureGreeter/greet"
 ATTEMPTS = 10
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture(autouse=True)
-def security_log() -> Iterator[_Records]:
+def security_log() -> Iterator[LogRecords]:
     """Fresh counters, and the warnings of the rea.security logger during the test."""
     reset_rejection_counts()
-    records = _Records()
-    logger = logging.getLogger("rea.security")
-    logger.addHandler(records)
     try:
-        yield records
+        with captured_warnings("rea.security") as records:
+            yield records
     finally:
-        logger.removeHandler(records)
         reset_rejection_counts()
 
 
@@ -192,7 +180,7 @@ def test_signing_server_registers_and_runs_the_app(
 
 
 def test_non_signing_server_is_refused(
-    restate_server: ServerEndpoint, security_log: _Records
+    restate_server: ServerEndpoint, security_log: LogRecords
 ) -> None:
     """A server that does not sign cannot register the app: identity.missing, logged, counted."""
     served = Served(security_app.build(_config(generate_key_pair().public_key)))
@@ -277,7 +265,7 @@ def test_without_replay_protection_the_capture_runs_again(
 
 # -- modes and rotation --------------------------------------------------------------------------
 def test_permissive_logs_and_lets_through(
-    rea_harness: HarnessFactory, security_log: _Records
+    rea_harness: HarnessFactory, security_log: LogRecords
 ) -> None:
     """Permissive: a non-signing server registers and invokes; each request logged and counted."""
     h = rea_harness(security_app.build(_config(generate_key_pair().public_key, mode="permissive")))

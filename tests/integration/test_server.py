@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
-import tomllib
-from typing import Any
 
 import pytest
 
 from rea.errors import ServerStartError
 from rea.testing import RestateServer
+from tests._support import dump_config
 from tests.integration.test_harness import _running
-
-
-def _dump_config(server: RestateServer) -> dict[str, Any]:
-    out = subprocess.run(
-        [str(server.binary), "--dump-config"],
-        env=server.environment(),
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout
-    return tomllib.loads(out)
 
 
 def test_every_setting_reaches_the_server() -> None:
     """Each RESTATE_* variable is applied (the server silently ignores unknown ones)."""
     server = RestateServer()
     ingress, admin, node = server.ports
-    config = _dump_config(server)
+    config = dump_config(server)
     assert config["node-name"] == "rea"
     assert config["ingress"]["bind-address"] == f"127.0.0.1:{ingress}"
     assert config["admin"]["bind-address"] == f"127.0.0.1:{admin}"
@@ -54,7 +41,7 @@ def test_every_setting_reaches_the_server() -> None:
 
 def test_replay_and_retry_options_change_the_config() -> None:
     """always_replay=False restores the 1 min inactivity timeout; disable_retries: 1 attempt."""
-    config = _dump_config(RestateServer(always_replay=False, disable_retries=True))
+    config = dump_config(RestateServer(always_replay=False, disable_retries=True))
     assert config["worker"]["invoker"]["inactivity-timeout"] == "1m"
     assert config["default-retry-policy"]["max-attempts"] == 1
     assert config["default-retry-policy"]["on-max-attempts"] == "kill"
@@ -64,10 +51,10 @@ def test_max_attempts_none_keeps_restates_default_policy() -> None:
     """max_attempts=None (what `rea dev` uses) leaves Restate's own retry policy in place."""
     server = RestateServer(max_attempts=None)
     assert not any("RETRY_POLICY" in key for key in server.environment())
-    policy = _dump_config(server)["default-retry-policy"]
+    policy = dump_config(server)["default-retry-policy"]
     assert (policy["initial-interval"], policy["max-attempts"]) == ("500ms", 70)
     assert policy["on-max-attempts"] == "pause"
-    assert _dump_config(RestateServer(max_attempts=5))["default-retry-policy"]["max-attempts"] == 5
+    assert dump_config(RestateServer(max_attempts=5))["default-retry-policy"]["max-attempts"] == 5
 
 
 def test_stop_ends_the_process_and_removes_the_directory() -> None:

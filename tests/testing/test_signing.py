@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 import stat
-import subprocess
-import tomllib
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +15,7 @@ from rea._engine import server_binary
 from rea.errors import RegistrationError, UsageValueError
 from rea.security._keys import SERVER_KEY_ENV, generate_key_pair, write_private_key
 from rea.testing import Harness, RemoteServer, RestateServer
+from tests._support import dump_config
 from tests.testing import signed_app
 from tests.testing.signed_app import make_app
 
@@ -29,17 +27,6 @@ KID_LOG = "warn,restate_service_client=info"
 APP = "tests.testing.signed_app:app"
 #: Found before pytester moves HOME (and with it rea's cache) for an inner run.
 BINARY = str(server_binary())
-
-
-def _dump_config(server: RestateServer) -> dict[str, Any]:
-    out = subprocess.run(
-        [str(server.binary), "--dump-config"],
-        env=server.environment(),
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout
-    return tomllib.loads(out)
 
 
 def _kids(server: RestateServer) -> set[str]:
@@ -61,7 +48,7 @@ def test_a_key_file_reaches_the_server_config(tmp_path: Path) -> None:
     server = RestateServer(signing_key=pem)
     assert server.identity_key == pair.public_key
     assert server.signing_key_path == pem
-    config = _dump_config(server)
+    config = dump_config(server)
     assert config["worker"]["invoker"]["request-identity-private-key-pem-file"] == str(pem)
 
 
