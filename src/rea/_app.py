@@ -30,6 +30,7 @@ def _install(
     validation: Validation,
     workflow_output: bool,
     hooks: tuple[Hooks, ...] = (),
+    tracing: Any = None,
 ) -> None:
     """Give every handler of `service` (a clone) rea's serdes and per-attempt machinery."""
     from rea._serde import install_serdes
@@ -41,7 +42,7 @@ def _install(
     for handler in _sdk.handlers(service).values():
         # First, so that user context managers already run guarded, and rea's bookkeeping
         # (marking the invocation finished) happens after theirs.
-        handler.prepend_context_manager(invocation_scope_with(hooks))
+        handler.prepend_context_manager(invocation_scope_with(hooks, tracing))
 
 
 def app(
@@ -81,7 +82,7 @@ def app(
         security: The request guards (`rea.SecurityConfig`: Restate request identity, HTTPS,
             allowlist, replay protection). Default: what the ``REA_SECURITY_MODE`` /
             ``REA_IDENTITY_KEYS`` environment variables say, else none. See docs/security.md.
-        observability: Metrics at ``/metrics``, hooks and log context
+        observability: Metrics at ``/metrics``, hooks, log context and traces
             (`rea.Observability`); default: none. See docs/observability.md.
 
     Returns:
@@ -101,6 +102,11 @@ def app(
     if validation not in ("compatible", "strict"):
         raise ValueError(f"validation must be 'compatible' or 'strict', not {validation!r}")
     hooks = () if observability is None else tuple(observability.hooks)
+    tracing = None
+    if observability is not None and observability.tracer_provider is not None:
+        from rea.observability._tracing import Tracing
+
+        tracing = Tracing(observability.tracer_provider)
     clones = prepare(
         services,
         validation=validation,
@@ -108,6 +114,7 @@ def app(
         workflow_output=workflow_output,
         workflows=workflows,
         hooks=hooks,
+        tracing=tracing,
     )
     config = security if security is not None else _security_from_env()
     if config is not None and identity_keys is not None:
@@ -173,6 +180,7 @@ def prepare(
     workflow_output: bool = True,
     workflows: Mapping[restate.Workflow, WorkflowConfig] | None = None,
     hooks: tuple[Hooks, ...] = (),
+    tracing: Any = None,
 ) -> list[AnyService]:
     """The copies of `services` (plus rea's own) that `app` serves, with rea installed."""
     given = list(services)
@@ -189,7 +197,13 @@ def prepare(
         clone = _sdk.clone(service)
         if isinstance(service, restate.Workflow) and isinstance(clone, restate.Workflow):
             _extend_workflow(service, clone, configs.get(id(service)))
-        _install(clone, validation=validation, workflow_output=workflow_output, hooks=hooks)
+        _install(
+            clone,
+            validation=validation,
+            workflow_output=workflow_output,
+            hooks=hooks,
+            tracing=tracing,
+        )
         clones.append(clone)
     return clones
 

@@ -140,6 +140,11 @@ def _invoke(
         caller = ("?", "?") if state is None else (state.service_name, state.handler_name)
         event = CallSent(*caller, endpoint.service, endpoint.handler, "send" if send else "call")
         _observe.emit(state, "call_sent", event)
+    if state is not None and state.trace is not None:
+        # Journaled with the call, so the same in every attempt (the SDK compares it on replay).
+        headers = state.trace.call_headers(
+            target=endpoint.target, send=send, replaying=_sdk.is_replaying(), headers=headers
+        )
     return _sdk.raw_call(
         ctx,
         endpoint.service,

@@ -70,6 +70,8 @@ class InvocationState:
     hooks: tuple[Hooks, ...] = ()
     #: The attempt's context (log records read the invocation id and key from it).
     ctx: Any = None
+    #: The attempt's spans (`rea.observability._tracing.AttemptTrace`), if the app traces.
+    trace: Any = None
 
     @property
     def can_write_state(self) -> bool:
@@ -235,7 +237,10 @@ def guard_action(
         return exc
 
     state = _current.get()
-    if _observe.wanted(state):
+    # An action guarded twice (a saga's compensation, then rea.run) is observed once.
+    if (_observe.wanted(state) or (state is not None and state.trace is not None)) and not (
+        getattr(action, "_rea_observed", False)
+    ):
         action = _observed_action(name, action, state)
 
     if inspect.iscoroutinefunction(action):
@@ -272,10 +277,22 @@ def guard_action(
 def _observed_action(
     name: str, action: Callable[..., Any], state: InvocationState | None
 ) -> Callable[..., Any]:
-    """`action`, reporting each time it really runs (never on replay: it does not run then)."""
+    """`action`, reported and traced each time it really runs (a replay does not run it)."""
     service, handler = ("?", "?") if state is None else (state.service_name, state.handler_name)
+    emits = _observe.wanted(state)
+    trace = None if state is None else state.trace
 
-    def finished(started: float, exc: BaseException | None) -> None:
+    def started() -> tuple[float, Any, Any]:
+        if trace is None:
+            return time.perf_counter(), None, None
+        try:
+            span, token = trace.start_run(name)
+        except Exception:  # tracing must never fail the run it traces
+            _observe.logger.exception("rea could not start a run span")
+            span, token = None, None
+        return time.perf_counter(), span, token
+
+    def finished(begun: tuple[float, Any, Any], exc: BaseException | None) -> None:
         outcome: _observe.RunOutcome = (
             "success"
             if exc is None
@@ -283,34 +300,41 @@ def _observed_action(
             if isinstance(exc, TerminalError)
             else "retryable"
         )
-        seconds = time.perf_counter() - started
-        event = _observe.RunFinished(service, handler, name, outcome, seconds, exc)
-        _observe.emit(state, "run_finished", event)
+        seconds = time.perf_counter() - begun[0]
+        if begun[1] is not None:
+            from rea.observability._tracing import end_span
+
+            end_span(begun[1], begun[2], outcome, exc)
+        if emits:
+            event = _observe.RunFinished(service, handler, name, outcome, seconds, exc)
+            _observe.emit(state, "run_finished", event)
 
     if inspect.iscoroutinefunction(action):
 
         async def observed_async(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            begun = started()
             try:
                 result = await action(*args, **kwargs)
             except Exception as exc:
-                finished(started, exc)
+                finished(begun, exc)
                 raise
-            finished(started, None)
+            finished(begun, None)
             return result
 
+        observed_async._rea_observed = True  # type: ignore[attr-defined]
         return functools.update_wrapper(observed_async, action)
 
     def observed_sync(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        begun = started()
         try:
             result = action(*args, **kwargs)
         except Exception as exc:
-            finished(started, exc)
+            finished(begun, exc)
             raise
-        finished(started, None)
+        finished(begun, None)
         return result
 
+    observed_sync._rea_observed = True  # type: ignore[attr-defined]
     return functools.update_wrapper(observed_sync, action)
 
 
@@ -453,10 +477,11 @@ class _InvocationScope:
     every handler, so it should cost as little as possible.
     """
 
-    __slots__ = ("_ctx", "_hooks", "_started", "_state", "_token")
+    __slots__ = ("_ctx", "_hooks", "_started", "_state", "_token", "_tracing")
 
-    def __init__(self, hooks: tuple[Hooks, ...] = ()) -> None:
+    def __init__(self, hooks: tuple[Hooks, ...] = (), tracing: Any = None) -> None:
         self._hooks = hooks
+        self._tracing = tracing
 
     async def __aenter__(self) -> None:
         ctx = _sdk.current_context()
@@ -480,6 +505,8 @@ class _InvocationScope:
         ctx._rea_state = state  # type: ignore[attr-defined]
         self._state = state
         self._token = _current.set(state)
+        if self._tracing is not None:
+            state.trace = _start_trace(self._tracing, ctx, state)
         self._started = time.perf_counter()
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
@@ -489,6 +516,11 @@ class _InvocationScope:
             _current.reset(self._token)
             if exc is not None:
                 _report(self._ctx, state, exc)
+            if state.trace is not None:
+                try:
+                    state.trace.end(_outcome(exc), exc)
+                except Exception:  # observing must never fail the attempt it observes
+                    _observe.logger.exception("rea could not end an attempt span")
             if _observe.wanted(state):
                 try:
                     _attempt_finished(self._ctx, state, exc, time.perf_counter() - self._started)
@@ -496,19 +528,36 @@ class _InvocationScope:
                     _observe.logger.exception("rea could not report an attempt")
 
 
+def _start_trace(tracing: Any, ctx: InvocationContext, state: InvocationState) -> Any:
+    """The attempt's span, made current; None if tracing failed (it never fails the attempt)."""
+    try:
+        request = ctx.request()
+        return tracing.start_attempt(
+            target=state.target,
+            invocation_id=request.id,
+            headers=request.headers,
+            attempt_headers=request.attempt_headers,
+        )
+    except Exception:
+        _observe.logger.exception("rea could not start an attempt span")
+        return None
+
+
+def _outcome(exc: BaseException | None) -> _observe.AttemptOutcome:
+    if exc is None:
+        return "success"
+    if isinstance(exc, TerminalError):
+        return "terminal"
+    if restate.is_internal_exception(exc) or isinstance(exc, asyncio.CancelledError):
+        # A suspension (or the SDK's own control flow): the invocation resumes in a new attempt.
+        return "suspended"
+    return "retryable"
+
+
 def _attempt_finished(
     ctx: InvocationContext, state: InvocationState, exc: BaseException | None, seconds: float
 ) -> None:
-    outcome: _observe.AttemptOutcome
-    if exc is None:
-        outcome = "success"
-    elif isinstance(exc, TerminalError):
-        outcome = "terminal"
-    elif restate.is_internal_exception(exc) or isinstance(exc, asyncio.CancelledError):
-        # A suspension (or the SDK's own control flow): the invocation resumes in a new attempt.
-        outcome = "suspended"
-    else:
-        outcome = "retryable"
+    outcome = _outcome(exc)
     event = AttemptFinished(
         service=state.service_name,
         handler=state.handler_name,
@@ -553,8 +602,18 @@ def invocation_scope() -> _InvocationScope:
     return _InvocationScope()
 
 
-def invocation_scope_with(hooks: tuple[Hooks, ...]) -> Callable[[], _InvocationScope]:
-    """The factory for an app with `hooks`: its invocations report to them."""
-    if not hooks:
+def invocation_scope_with(
+    hooks: tuple[Hooks, ...], tracing: Any = None
+) -> Callable[[], _InvocationScope]:
+    """The factory for an app with `hooks` and `tracing`: its invocations report to them.
+
+    Args:
+        hooks: The app's hooks.
+        tracing: The app's `rea.observability._tracing.Tracing`, or None (no spans).
+
+    Returns:
+        A factory of per-attempt scopes.
+    """
+    if not hooks and tracing is None:
         return invocation_scope
-    return functools.partial(_InvocationScope, hooks)
+    return functools.partial(_InvocationScope, hooks, tracing)

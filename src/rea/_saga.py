@@ -327,18 +327,22 @@ async def run_compensation(
     """
     state = current_state()
     observed = saga if saga is not None and _observe.wanted(state) else None
+    trace = state.trace if saga is not None and state is not None else None
     if form_of(compensation).takes_context:
         # Handler-level code: its calls are journaled as the hand-written pattern's are, and
         # Restate retries them (and this handler) itself, so no run and no retry policy here.
-        if observed is not None and not _sdk.is_replaying():
-            # Its outcome is not known in an attempt that suspends inside it: counted once,
-            # when it begins for the first time.
-            _report_compensation(state, observed, "inline")
+        if saga is not None and not _sdk.is_replaying():
+            # Its outcome is not known in an attempt that suspends inside it: counted (and
+            # traced) once, when it begins for the first time.
+            if observed is not None:
+                _report_compensation(state, observed, "inline")
+            if trace is not None:
+                _end_compensation_span(trace.start_compensation(*saga), "inline", None)
         await compensation(ctx, payload, key)
         return
     undo = _as_action(compensation)
-    if observed is not None:
-        undo = _observed_compensation(undo, state, observed)
+    if saga is not None and (observed is not None or trace is not None):
+        undo = _observed_compensation(undo, state, saga, emits=observed is not None, trace=trace)
     # bounded=True: rea.run's own guard judges the policy; this one only names the fix.
     action = guard_action(name, undo, bounded=True, fix=_CONTEXT_FORM_FIX)
     await run(ctx, name, action, payload, key, retry=policy)
@@ -354,33 +358,61 @@ def _report_compensation(
     _observe.emit(state, "saga_event", event)
 
 
-def _observed_compensation(
-    undo: Callable[..., Any], state: InvocationState | None, saga: tuple[str, str]
-) -> Callable[..., Any]:
-    """`undo`, reporting each execution (a run action never executes on replay)."""
+def _end_compensation_span(span: Any, outcome: _Outcome, exc: BaseException | None) -> None:
+    from rea.observability._tracing import end_span
 
-    def outcome(exc: BaseException) -> _Outcome:
+    try:
+        end_span(span, None, outcome, exc)
+    except Exception:  # tracing must never fail the compensation it traces
+        _observe.logger.exception("rea could not end a compensation span")
+
+
+def _observed_compensation(
+    undo: Callable[..., Any],
+    state: InvocationState | None,
+    saga: tuple[str, str],
+    *,
+    emits: bool,
+    trace: Any,
+) -> Callable[..., Any]:
+    """`undo`, reported and traced at each execution (a run action never executes on replay)."""
+
+    def outcome(exc: BaseException | None) -> _Outcome:
+        if exc is None:
+            return "success"
         return "terminal" if isinstance(exc, TerminalError) else "retryable"
+
+    def begin() -> Any:
+        # Inside the run action: the run's span is current, and is this span's parent.
+        return None if trace is None else trace.start_compensation(*saga)
+
+    def end(span: Any, exc: BaseException | None) -> None:
+        if span is not None:
+            _end_compensation_span(span, outcome(exc), exc)
+        if emits:
+            _report_compensation(state, saga, outcome(exc))
 
     if inspect.iscoroutinefunction(undo):
 
         async def observed_async(payload: Any, key: str) -> None:
+            span = begin()
             try:
                 await undo(payload, key)
             except Exception as exc:
-                _report_compensation(state, saga, outcome(exc))
+                end(span, exc)
                 raise
-            _report_compensation(state, saga, "success")
+            end(span, None)
 
         return observed_async
 
     def observed_sync(payload: Any, key: str) -> None:
+        span = begin()
         try:
             undo(payload, key)
         except Exception as exc:
-            _report_compensation(state, saga, outcome(exc))
+            end(span, exc)
             raise
-        _report_compensation(state, saga, "success")
+        end(span, None)
 
     return observed_sync
 

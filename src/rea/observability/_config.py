@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rea._observe import Hooks
 from rea.errors import UsageTypeError, UsageValueError
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["Observability"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Observability:
-    """Metrics, hooks and log context for an app: ``rea.app(..., observability=...)``.
+    """Metrics, hooks, log context and traces for an app: ``rea.app(..., observability=...)``.
 
     Args:
         metrics: Record rea's Prometheus metrics (one registry per process) and serve them at
@@ -24,6 +28,9 @@ class Observability:
         logs: Put the invocation's id, service, handler, key and attempt on every log record
             made inside a handler (attributes ``rea_invocation_id``, ``rea_target``...), and
             drop records made while the SDK replays the journal: see docs/observability.md.
+        tracer_provider: An OpenTelemetry ``TracerProvider``: a span per attempt, run
+            execution, outgoing call and saga compensation, joined with restate-server's
+            trace (docs/observability.md, "Traces"); None: no spans, no cost.
 
     Raises:
         UsageTypeError: a hook that is not a `rea.Hooks`.
@@ -34,6 +41,7 @@ class Observability:
     metrics_path: str = "/metrics"
     hooks: Sequence[Hooks] = ()
     logs: bool = True
+    tracer_provider: TracerProvider | None = None
 
     def __post_init__(self) -> None:
         hooks = tuple(self.hooks)
