@@ -8,18 +8,26 @@ without ``await``) in ``_perform``, which is `rea._http`'s (the admin clients' t
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar, overload
 
 import httpx
 from typing_extensions import TypeVar as DefaultTypeVar
 
 from rea._clients import Kind
-from rea._http import AsyncClient, Client, Options, SyncClient, Transport, check_url
+from rea._http import AsyncClient, Client, Options, Request, SyncClient, Transport, check_url
 from rea._serde import serde_for
 from rea.admin._core import DEFAULT_ADMIN_URL as ADMIN
 from rea.ingress import _protocol as proto
-from rea.ingress._core import Async, Output, Sync, api, http_options, pool_options
+from rea.ingress._core import (
+    Async,
+    Output,
+    Sync,
+    api,
+    http_options,
+    pool_options,
+    with_trace_context,
+)
 from rea.ingress._facades import Co, IngressObject, IngressService
 from rea.ingress._workflow import IngressWorkflow
 
@@ -27,6 +35,7 @@ __all__ = ["IngressClient", "SyncIngressClient"]
 
 InputT = TypeVar("InputT")
 OutputT = TypeVar("OutputT")
+T = TypeVar("T")
 ModeT = TypeVar("ModeT", Async, Sync)
 #: Defaults to Any, so ``client.attach(id)`` without an output type gives Any (not Never).
 ValueT = DefaultTypeVar("ValueT", default=Any)
@@ -280,8 +289,18 @@ class IngressClient(AsyncClient, _IngressBase[Async]):
             named by ``SSL_CERT_FILE``), an ``ssl.SSLContext`` (a private CA:
             ``ssl.create_default_context(cafile=...)``), or False (no check; tests only).
         transport: An httpx transport to use (tests: ``httpx.MockTransport``).
+
+    Every request carries the current OpenTelemetry context (``traceparent``) when a span is
+    current, so an invocation's trace starts at its caller.
     """
+
+    def _perform(self, request: Request[T]) -> Coroutine[Any, Any, T]:
+        # Not async: the trace context is read here, in the caller's context.
+        return super()._perform(with_trace_context(request))
 
 
 class SyncIngressClient(SyncClient, _IngressBase[Sync]):
     """The blocking twin of `IngressClient`: same arguments, same methods, no ``await``."""
+
+    def _perform(self, request: Request[T]) -> T:
+        return super()._perform(with_trace_context(request))

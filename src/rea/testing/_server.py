@@ -98,6 +98,9 @@ class RestateServer:
             ``identity/private.pem`` in the base directory (an existing one there is reused,
             so a kept `base_dir` keeps its key). The app checks requests against
             `identity_key`.
+        tracing_endpoint: Export the server's traces (OTLP over gRPC) to this endpoint,
+            ``http://host:4317`` (``RESTATE_TRACING_ENDPOINT``); the server then also sends
+            each attempt a ``traceparent``, which a traced app's spans join.
 
     Raises:
         UsageValueError: `signing_key` is not a readable, unencrypted Ed25519 PEM key.
@@ -117,7 +120,16 @@ class RestateServer:
         log_filter: str = "warn",
         ports: tuple[int, int, int] | None = None,
         signing_key: str | os.PathLike[str] | bool | None = None,
+        tracing_endpoint: str | None = None,
     ) -> None:
+        if tracing_endpoint is not None and not tracing_endpoint.startswith(
+            ("http://", "https://")
+        ):
+            raise UsageValueError(
+                f"tracing_endpoint must be an http(s) URL (OTLP over gRPC), not "
+                f"{tracing_endpoint!r}"
+            )
+        self.tracing_endpoint = tracing_endpoint
         self.always_replay = always_replay
         self.disable_retries = disable_retries
         if max_attempts is not None and max_attempts < 1:
@@ -234,6 +246,8 @@ class RestateServer:
         key_path = self.signing_key_path
         if key_path is not None:
             settings[SERVER_KEY_ENV] = str(key_path)
+        if self.tracing_endpoint is not None:
+            settings["RESTATE_TRACING_ENDPOINT"] = self.tracing_endpoint
         settings.update(self._extra_env)
         return settings
 
