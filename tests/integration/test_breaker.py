@@ -8,16 +8,41 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from rea.testing import Harness
 
 APP = "tests.integration.apps.breaker_app:app"
+
+
 COOL_DOWN = 2.0  # breaker_app.BREAKER.cool_down, in seconds
+SERVICES = "'BreakerCaller', 'BreakerDependency', 'rea.CircuitBreaker'"
+
+
+@pytest.fixture(autouse=True)
+def _no_retries(h: Harness) -> Iterator[None]:
+    """After each test: outcomes sent have arrived, and nothing failed transiently."""
+    yield
+    # Outcomes are one-way sends: let them land before the app stops (else they would retry
+    # against it forever, and the check below would see that).
+    deadline = time.monotonic() + 10
+    while h.query(
+        f"SELECT id FROM sys_invocation WHERE target_service_name IN ({SERVICES}) "
+        "AND status != 'completed'"
+    ):
+        assert time.monotonic() < deadline, "breaker invocations still running"
+        time.sleep(0.05)
+    rows = h.query(
+        "SELECT e.event_type FROM sys_journal_events e JOIN sys_invocation i ON e.id = i.id "
+        f"WHERE i.target_service_name IN ({SERVICES})"
+    )
+    assert [r for r in rows if "Transient" in str(r.get("event_type"))] == []
 
 
 def _set_mode(ledger: Path, dep: str, mode: str, slow_ms: int = 0) -> None:

@@ -3,6 +3,16 @@
 `rea` re-exports these names; import them from there (``rea.CircuitBreaker``).
 """
 
+from rea.patterns._aggregate import Aggregated, AggregateFailed, Quorum, aggregate
 from rea.patterns._breaker import BreakerStatus, CircuitBreaker, CircuitOpen, server_errors
 
-__all__ = ["BreakerStatus", "CircuitBreaker", "CircuitOpen", "server_errors"]
+__all__ = [
+    "AggregateFailed",
+    "Aggregated",
+    "BreakerStatus",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "Quorum",
+    "aggregate",
+    "server_errors",
+]

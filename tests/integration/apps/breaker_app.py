@@ -1,5 +1,7 @@
-"""Calls through a circuit breaker to a dependency that keeps a sqlite ledger outside the app.
+"""rea.patterns under test: a circuit breaker in front of a ledger, and rea.aggregate.
 
+Breaker: calls through a circuit breaker to a dependency that keeps a sqlite ledger outside
+the app.
 The ledger plays the dependency: every time it is really touched, a row with a timestamp goes
 into ``calls``; the test sets how it answers (``ok``, ``fail`` as a 500, ``reject`` as a 400)
 and how slowly, per dependency name, in ``modes``.
@@ -11,11 +13,13 @@ import os
 import sqlite3
 import time
 from datetime import timedelta
+from typing import Any
 
 import restate
+from pydantic import BaseModel
 
 import rea
-from rea.patterns import CircuitBreaker
+from rea.patterns import AggregateFailed, CircuitBreaker, Quorum, aggregate
 
 BREAKER = CircuitBreaker(
     threshold=3,
@@ -80,4 +84,57 @@ async def pay_bare(ctx: restate.Context, dep: str) -> str:
     return await rea.run(ctx, dep, touch, dep, "bare", retry=rea.RetryPolicy(max_attempts=1))
 
 
-app = rea.app([caller, dependency, CircuitBreaker.object])
+class Job(BaseModel):
+    name: str
+    fail: bool = False
+    delay_ms: int = 0
+
+
+class Receipt(BaseModel):
+    name: str
+    amount: int
+
+
+worker = restate.Service("AggWorker")
+
+
+@worker.handler()
+async def work(ctx: restate.Context, job: Job) -> Receipt:
+    """One named piece of work: slow on a durable timer, then a receipt or a terminal 502."""
+    if job.delay_ms:
+        await ctx.sleep(timedelta(milliseconds=job.delay_ms))
+    if job.fail:
+        raise restate.TerminalError(f"{job.name} failed", status_code=502)
+    return Receipt(name=job.name, amount=len(job.name))
+
+
+class Plan(BaseModel):
+    jobs: list[Job]
+    policy: str | int = "all"  # an int n: rea.Quorum(n)
+
+
+aggregator = restate.Service("Aggregator")
+WORK = rea.ServiceClient(work)
+
+
+@aggregator.handler()
+async def fan_in(ctx: restate.Context, plan: Plan) -> dict[str, Any]:
+    """Aggregate one call per job; report what came back, with the values' types."""
+    futures = {job.name: WORK.request_future(ctx, job) for job in plan.jobs}
+    policy: Any = Quorum(plan.policy) if isinstance(plan.policy, int) else plan.policy
+    try:
+        result = await aggregate(ctx, futures, policy=policy)
+    except AggregateFailed as failed:
+        return {
+            "raised": [failed.status_code, failed.message],
+            "errors": {name: e.message for name, e in failed.errors.items()},
+            "succeeded": list(failed.succeeded),
+        }
+    return {
+        "values": {name: [type(v).__name__, v.amount] for name, v in result.items()},
+        "errors": {name: [e.status_code, e.message] for name, e in result.errors.items()},
+        "pending": list(result.pending),
+    }
+
+
+app = rea.app([caller, dependency, worker, aggregator, CircuitBreaker.object])
