@@ -1,10 +1,18 @@
-"""The apps `bench/observability.py` compares: one workflow-like service, observed or not."""
+"""The apps `bench/observability.py` compares: one workflow-like service, observed or not.
+
+The traced variant has metrics and traces: an opentelemetry-sdk TracerProvider whose batch
+processor hands every span to an exporter that drops it (the cost measured is rea's spans and
+the SDK's, not a network's).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import restate
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import rea
 
@@ -33,5 +41,25 @@ def _services(prefix: str) -> list[restate.Service]:
     return [shop, stock]
 
 
+class _Dropped(SpanExporter):
+    """Counts the spans it is handed and keeps none."""
+
+    exported = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        _Dropped.exported += len(spans)
+        return SpanExportResult.SUCCESS
+
+
+def _dropping_provider() -> TracerProvider:
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(_Dropped()))
+    return provider
+
+
 observed_app = rea.app(_services("Observed"), observability=rea.Observability())
 plain_app = rea.app(_services("Plain"))
+traced_app = rea.app(
+    _services("Traced"),
+    observability=rea.Observability(tracer_provider=_dropping_provider()),
+)
