@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import rea
 import rea.observability
+import rea.patterns
 import rea.security
 import rea.testing
 
@@ -11,10 +12,14 @@ REA = [
     "AdminClient",
     "AdminError",
     "AdminUnavailable",
+    "AggregateFailed",
+    "Aggregated",
     "AppStartError",
     "Approval",
     "ApprovalRequest",
     "AsyncAdminClient",
+    "CircuitBreaker",
+    "CircuitOpen",
     "CompensationStrategy",
     "DeadLetter",
     "Hooks",
@@ -31,6 +36,7 @@ REA = [
     "Policy",
     "PolicyViolation",
     "PromiseRacer",
+    "Quorum",
     "RaceResult",
     "RaceWinner",
     "ReaError",
@@ -56,6 +62,7 @@ REA = [
     "WorkflowConfig",
     "WorkflowStatus",
     "__version__",
+    "aggregate",
     "app",
     "await_approval",
     "compensation",
@@ -84,6 +91,16 @@ REA = [
 ]
 
 TESTING = ["Harness", "RemoteServer", "RestateServer", "ServerEndpoint"]
+PATTERNS = [
+    "AggregateFailed",
+    "Aggregated",
+    "BreakerStatus",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "Quorum",
+    "aggregate",
+    "server_errors",
+]
 OBSERVABILITY = [
     "AttemptFinished",
     "CallSent",
@@ -139,9 +156,14 @@ def test_rea_observability_all_is_pinned() -> None:
     assert rea.observability.__all__ == OBSERVABILITY
 
 
+def test_rea_patterns_all_is_pinned() -> None:
+    """`rea.patterns.__all__` is exactly the documented names."""
+    assert rea.patterns.__all__ == PATTERNS
+
+
 def test_every_exported_name_exists() -> None:
     """Every name in `__all__` is importable."""
-    for module in (rea, rea.testing, rea.security, rea.observability):
+    for module in (rea, rea.testing, rea.security, rea.observability, rea.patterns):
         for name in module.__all__:
             assert hasattr(module, name), name
 
