@@ -36,3 +36,16 @@ def test_install_is_idempotent() -> None:
     factory = logging.getLogRecordFactory()
     install()
     assert logging.getLogRecordFactory() is factory
+
+
+def test_a_context_without_a_request_leaves_the_record_plain() -> None:
+    """Logging inside a scope whose context cannot say its invocation still logs, plainly."""
+    from rea._invocation import InvocationState, _current
+
+    install()
+    token = _current.set(InvocationState("S", "service", "h", None, None, ctx=object()))
+    try:
+        record = _record()
+    finally:
+        _current.reset(token)
+    assert record.rea_context == ""  # type: ignore[attr-defined]

@@ -32,14 +32,19 @@ def _context(record: logging.LogRecord) -> None:
     from rea._invocation import current_state  # imported once the first record needs it
 
     state = current_state()
-    if state is None or state.ctx is None:
+    invocation = key = None
+    if state is not None and state.ctx is not None:
+        try:
+            invocation = state.ctx.request().id
+            key = None if state.service_kind == "service" else state.ctx.key()
+        except Exception:  # a log record must never fail the code that logs
+            invocation = None
+    if state is None or invocation is None:
         record.rea_invocation_id = record.rea_service = None
         record.rea_handler = record.rea_key = None
         record.rea_context = ""
         record.rea_replaying = False
         return
-    invocation = state.ctx.request().id
-    key = None if state.service_kind == "service" else state.ctx.key()
     record.rea_invocation_id = invocation
     record.rea_service = state.service_name
     record.rea_handler = state.handler_name
