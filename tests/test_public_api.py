@@ -103,6 +103,7 @@ PATTERNS = [
 ]
 OBSERVABILITY = [
     "AttemptFinished",
+    "BreakerChanged",
     "CallSent",
     "Hooks",
     "InvocationLogFilter",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AttemptFinished",
     "AttemptOutcome",
+    "BreakerChanged",
     "CallSent",
     "Hooks",
     "PolicyViolated",
@@ -155,6 +156,21 @@ class SecurityRejected:
     permissive: bool
 
 
+@dataclass(frozen=True, slots=True)
+class BreakerChanged:
+    """A `rea.CircuitBreaker` changed state (reported once, never again on replay).
+
+    Attributes:
+        name: The dependency the breaker guards (its object key).
+        old: The state before: ``closed``, ``open`` or ``half_open``.
+        new: The state after.
+    """
+
+    name: str
+    old: str
+    new: str
+
+
 class Hooks:
     """Callbacks for what rea does; subclass it and override the ones you need.
 
@@ -179,6 +195,9 @@ class Hooks:
 
     def security_rejected(self, event: SecurityRejected) -> None:
         """A request guard refused a request."""
+
+    def breaker_changed(self, event: BreakerChanged) -> None:
+        """A circuit breaker opened, closed, or let a probe through."""
 
 
 #: The process's metrics sink, if any app asked for metrics.

@@ -107,6 +107,11 @@ def test_failures_open_it_and_refusals_do_not_reach_the_dependency(
     assert {r.status_code for r in responses} == {503}
     assert "circuit breaker 'd1' is open" in responses[0].json()["message"]
     assert _touched(ledger, "d1") == 3
+    # Observability on: the breaker's state and its one transition, counted once (always-replay).
+    page = httpx.get(f"{h.app_url}/metrics", timeout=10).text
+    assert 'rea_circuit_breaker_state{name="d1",state="open"} 1.0' in page
+    opened = 'rea_circuit_breaker_transitions_total{from_state="closed",name="d1",to_state="open"}'
+    assert f"{opened} 1.0" in page
 
 
 def test_after_the_cool_down_exactly_one_probe_goes_and_its_success_closes(

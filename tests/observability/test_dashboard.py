@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rea.observability import (
     AttemptFinished,
+    BreakerChanged,
     CallSent,
     PolicyViolated,
     RunFinished,
@@ -67,6 +68,7 @@ def test_every_rea_metric_it_queries_is_one_rea_exports() -> None:
         sink.saga_event(SagaEvent("saga", "step", kind, "success"))  # type: ignore[arg-type]
     sink.policy_violated(PolicyViolated("ctx.inside_run", "warn"))
     sink.security_rejected(SecurityRejected("identity.missing", "/discover", False))
+    sink.breaker_changed(BreakerChanged("payments", "closed", "open"))
     exported = sample_names(generate_latest(sink.registry).decode())
     used = names("rea_")
     assert used <= exported, used - exported

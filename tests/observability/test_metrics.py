@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rea import _observe
 from rea.observability import (
     AttemptFinished,
+    BreakerChanged,
     CallSent,
     MetricsEndpoint,
     PolicyViolated,
@@ -116,3 +117,20 @@ def test_the_metrics_route_answers_get_and_passes_the_rest_on() -> None:
     assert "rea_invocations" in families
     assert posted.status_code == 405
     assert passed.status_code == 204
+
+
+def test_a_breaker_shows_its_state_and_its_transitions() -> None:
+    """The state gauge holds 1 for the current state only; each change is counted."""
+    sink = MetricsSink(CollectorRegistry())
+    sink.breaker_changed(BreakerChanged("payments", "closed", "open"))
+    sink.breaker_changed(BreakerChanged("payments", "open", "half_open"))
+    samples = _samples(sink.registry)
+    state = {
+        label: samples[
+            ("rea_circuit_breaker_state", frozenset({("name", "payments"), ("state", label)}))
+        ]
+        for label in ("closed", "open", "half_open")
+    }
+    assert state == {"closed": 0, "open": 0, "half_open": 1}
+    opened = frozenset({("name", "payments"), ("from_state", "closed"), ("to_state", "open")})
+    assert samples[("rea_circuit_breaker_transitions_total", opened)] == 1

@@ -9,6 +9,7 @@ counted twice because of a replay. See docs/observability.md.
 
 from rea._observe import (
     AttemptFinished,
+    BreakerChanged,
     CallSent,
     Hooks,
     PolicyViolated,
@@ -23,6 +24,7 @@ from rea.observability._metrics import registry
 
 __all__ = [
     "AttemptFinished",
+    "BreakerChanged",
     "CallSent",
     "Hooks",
     "InvocationLogFilter",

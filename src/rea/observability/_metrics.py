@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from rea._observe import (
     AttemptFinished,
+    BreakerChanged,
     CallSent,
     Hooks,
     PolicyViolated,
@@ -26,6 +27,7 @@ from rea._observe import (
 
 __all__ = ["MetricsSink", "registry"]
 
+_BREAKER_STATES = ("closed", "open", "half_open")
 #: Handler attempts are mostly milliseconds; runs that call the outside world up to minutes.
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -118,6 +120,19 @@ class MetricsSink(Hooks):
             ["reason", "mode"],
             registry=registry,
         )
+        self.breaker_state = Gauge(
+            "rea_circuit_breaker_state",
+            "1 for each breaker's current state (closed, open, half_open), as this process "
+            "last saw it change.",
+            ["name", "state"],
+            registry=registry,
+        )
+        self.breaker_transitions = Counter(
+            "rea_circuit_breaker_transitions",
+            "Circuit breaker state changes.",
+            ["name", "from_state", "to_state"],
+            registry=registry,
+        )
         registry.register(_InputRejections())
 
     def attempt_finished(self, event: AttemptFinished) -> None:
@@ -145,6 +160,11 @@ class MetricsSink(Hooks):
 
     def policy_violated(self, event: PolicyViolated) -> None:
         self.violations.labels(event.rule, event.policy).inc()
+
+    def breaker_changed(self, event: BreakerChanged) -> None:
+        for state in _BREAKER_STATES:
+            self.breaker_state.labels(event.name, state).set(1 if state == event.new else 0)
+        self.breaker_transitions.labels(event.name, event.old, event.new).inc()
 
     def security_rejected(self, event: SecurityRejected) -> None:
         mode = "permissive" if event.permissive else "strict"

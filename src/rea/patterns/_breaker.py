@@ -28,8 +28,10 @@ import restate
 from pydantic import BaseModel
 from restate import RestateLoggingFilter, TerminalError
 
+from rea import _observe, _sdk
 from rea._clients import ObjectClient, ServiceClient
 from rea._invocation import checked
+from rea._observe import BreakerChanged
 from rea._run import RetryPolicy, now, run
 from rea._state import StateKey
 from rea.errors import ReaError, UsageTypeError, UsageValueError
@@ -129,6 +131,9 @@ async def _now_ms(ctx: restate.Context) -> int:
 def _changed(name: str, old: BreakerStatus, new: BreakerStatus, why: str) -> BreakerStatus:
     level = logging.WARNING if new.state == "open" else logging.INFO
     logger.log(level, "circuit breaker %r: %s -> %s (%s)", name, old.state, new.state, why)
+    # Before the state write this announces: the replay flag says whether it is journaled.
+    if not _sdk.is_replaying():
+        _observe.emit_current("breaker_changed", BreakerChanged(name, old.state, new.state))
     return new
 
 

@@ -137,4 +137,7 @@ async def fan_in(ctx: restate.Context, plan: Plan) -> dict[str, Any]:
     }
 
 
-app = rea.app([caller, dependency, worker, aggregator, CircuitBreaker.object])
+app = rea.app(
+    [caller, dependency, worker, aggregator, CircuitBreaker.object],
+    observability=rea.Observability(),
+)
