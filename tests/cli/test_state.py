@@ -53,3 +53,18 @@ def test_ports_chosen_free_are_not_retried(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(_state, "_port_free", lambda port: False)
     with pytest.raises(ServerStartError, match="boom"):
         LocalServer(tmp_path / ".rea").start()
+
+
+def test_the_tracing_endpoint_reaches_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rea dev --tracing-endpoint: the local server exports its traces there."""
+    made: list[Any] = []
+
+    def launch(self: LocalServer, ports: tuple[int, int, int], *args: Any) -> Any:
+        made.append(args)
+        return _Started(ports)
+
+    monkeypatch.setattr(LocalServer, "_launch", launch)
+    LocalServer(tmp_path / ".rea").start(tracing_endpoint="http://127.0.0.1:4317")
+    assert made[0][-1] == "http://127.0.0.1:4317"

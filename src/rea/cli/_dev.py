@@ -65,6 +65,15 @@ def dev(
             "that key in REA_IDENTITY_KEYS.",
         ),
     ] = False,
+    tracing_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Send the local server's traces (OTLP over gRPC) here, e.g. "
+            "http://localhost:4317: the collector your app's tracer_provider exports to, so one "
+            "trace holds both.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve APP on a local Restate server, register it, and reload it on change.
 
@@ -100,6 +109,7 @@ def dev(
                 always_replay=always_replay,
                 max_attempts=attempts,
                 signing_key=None if key is None else key.path,
+                tracing_endpoint=tracing_endpoint,
             )
             policy = _policy(retries)
         assert server is not None

@@ -113,6 +113,7 @@ class LocalServer:
         always_replay: bool = False,
         max_attempts: int | None = None,
         signing_key: Path | None = None,
+        tracing_endpoint: str | None = None,
     ) -> RestateServer | None:
         """Start a server for this directory, or return None if one already runs.
 
@@ -128,14 +129,14 @@ class LocalServer:
         self.ensure_root()
         ports, fresh = self._ports()
         try:
-            server = self._launch(ports, always_replay, max_attempts, signing_key)
+            server = self._launch(ports, always_replay, max_attempts, signing_key, tracing_endpoint)
         except ServerStartError:
             if fresh:
                 raise
             # The usual ports were free a moment ago, and another process took one since
             # (two servers starting at once): once more, on ports no one has asked for.
             ports = (free_port(), free_port(), free_port())
-            server = self._launch(ports, always_replay, max_attempts, signing_key)
+            server = self._launch(ports, always_replay, max_attempts, signing_key, tracing_endpoint)
         self._server = server
         self.state_file.write_text(
             json.dumps(
@@ -156,6 +157,7 @@ class LocalServer:
         always_replay: bool,
         max_attempts: int | None,
         signing_key: Path | None,
+        tracing_endpoint: str | None = None,
     ) -> RestateServer:
         server = RestateServer(
             base_dir=self.root / "server",
@@ -163,6 +165,7 @@ class LocalServer:
             always_replay=always_replay,
             max_attempts=max_attempts,
             signing_key=signing_key,
+            tracing_endpoint=tracing_endpoint,
         )
         server.start()
         return server
