@@ -227,3 +227,13 @@ def test_state_is_readable_through_rea_invoke(h: Harness, ledger: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["state"] == "open"
+
+
+def test_only_the_state_is_public_on_the_ingress(h: Harness, ledger: Path) -> None:
+    """An outside caller cannot take a probe, report, pass settings or close a breaker."""
+    _open(h, ledger, "d10")
+    for handler in ("acquire", "_probe", "record", "reset"):
+        response = h.client.post(f"/rea.CircuitBreaker/d10/{handler}", json={})
+        assert response.status_code == 400, (handler, response.text)
+        assert "not public" in response.text, response.text
+    assert h.client.post("/rea.CircuitBreaker/d10/state").json()["state"] == "open"

@@ -137,7 +137,9 @@ def _changed(name: str, old: BreakerStatus, new: BreakerStatus, why: str) -> Bre
     return new
 
 
-@BREAKERS.handler(kind="shared")
+# Private to the ingress like `record` and `_probe`: an outside caller could otherwise take the
+# half-open probe (and never report), or pass its own settings.
+@BREAKERS.handler(kind="shared", ingress_private=True)
 async def acquire(ctx: restate.ObjectSharedContext, settings: _Settings) -> _Permit:
     """Permission for one call: granted while closed, else refused or handed to `_probe`."""
     status = await STATUS.bind(ctx).get()
@@ -219,7 +221,9 @@ async def state(ctx: restate.ObjectSharedContext) -> BreakerStatus:
     return await STATUS.bind(ctx).get()
 
 
-@BREAKERS.handler()
+# Closing a breaker forces calls onto a dependency that may be down: an operator's act, not an
+# ingress caller's. Call it from a handler of yours (or make it public with the admin API).
+@BREAKERS.handler(ingress_private=True)
 async def reset(ctx: restate.ObjectContext) -> BreakerStatus:
     """Close the breaker by hand (an operator's override); returns the new state."""
     status_state = STATUS.bind(ctx)
