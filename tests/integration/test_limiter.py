@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from rea.testing import Harness, RestateServer
 
 APP = "tests.integration.apps.limiter_app:app"
 RATE, BURST = 10, 5  # limiter_app.RATE
-SLACK = 2  # permits: a grant reaches the resource after the caller's own latency
+SLACK = 3  # permits: a grant reaches the resource after the caller's own latency
 
 
 def _send(h: Harness, handler: str, resource: str, n: int, **job: Any) -> list[str]:
@@ -75,7 +76,7 @@ def _check_rate(rows: list[Any]) -> None:
 
 
 def test_a_hundred_callers_go_at_the_rate_in_order(h: Harness, ledger: Path) -> None:
-    """100 callers of a 10/s bucket with burst 5: all through, at <= the rate, FIFO within 3."""
+    """100 callers of a 10/s bucket with burst 5: all through, at <= the rate, nearly FIFO."""
     _send(h, "rated", "r1", 100)
     rows = _wait_touches(ledger, "r1", 100)
     assert len({who for who, *_ in rows}) == 100
@@ -84,7 +85,9 @@ def test_a_hundred_callers_go_at_the_rate_in_order(h: Harness, ledger: Path) -> 
     assert span >= (100 - BURST - SLACK) / RATE, span
     tickets = [ticket for _, ticket, _, _ in rows]
     assert sorted(tickets) == list(range(1, 101))
-    assert max(abs(rank - (ticket - 1)) for rank, ticket in enumerate(tickets)) <= 3, tickets
+    # The first burst is granted at one instant and touches in any order; later grants are
+    # 100 ms apart, so only a caller's own latency can swap its touch with a neighbour's.
+    assert max(abs(rank - (ticket - 1)) for rank, ticket in enumerate(tickets)) < BURST, tickets
     state = _wait_idle(h, "r1")
     assert state["issued"] == 100
     _no_transient_failures(h)
@@ -158,6 +161,28 @@ def test_a_cancelled_waiter_leaves_the_queue(h: Harness, ledger: Path) -> None:
     _wait_touches(ledger, "c1", 3)
     _wait_idle(h, "c1")
     assert "late" not in {who for who, *_ in _touches(ledger, "c1")}
+    _no_transient_failures(h)
+
+
+def _commands(h: Harness, handler: str, resource: str) -> Counter[str]:
+    body = {"resource": resource, "who": handler}
+    response = h.client.post(f"/LimitedCaller/{handler}", json=body)
+    assert response.status_code == 200, response.text
+    rows = h.query(
+        f"SELECT entry_type FROM sys_journal WHERE id = '{response.headers['x-restate-id']}'"
+    )
+    return Counter(r["entry_type"] for r in rows if r["entry_type"].startswith("Command"))
+
+
+def test_an_uncontended_permit_adds_a_clock_read_and_one_awaited_call(h: Harness) -> None:
+    """A permit granted at once costs a journaled clock read and one call (no awakeable entry)."""
+    bare = _commands(h, "bare", "k1")
+    rated = _commands(h, "rated", "k1") - bare
+    assert rated == Counter({"Command: Run": 1, "Command: Call": 1}), rated
+    # A held permit adds the release's one-way send.
+    pooled = _commands(h, "pooled", "k2") - bare
+    expected = {"Command: Run": 1, "Command: Call": 1, "Command: OneWayCall": 1}
+    assert pooled == Counter(expected), pooled
     _no_transient_failures(h)
 
 

@@ -14,6 +14,7 @@ from rea.patterns._limiter import (
     LIMITERS,
     LimiterStatus,
     RateLimiter,
+    _clock,
     _pump,
     _refill,
     _Settings,
@@ -124,3 +125,12 @@ def test_a_full_pool_waits_for_the_first_lease_and_drops_expired_ones(ticks: _Ti
     _pump(ctx, status, POOLED, 2000)  # type: ignore[arg-type]
     assert ctx.resolved == ["a"]
     assert status.in_flight == {"x": 3000, "a": 3000}
+
+
+def test_the_objects_clock_never_goes_back() -> None:
+    """A request with an older time (or none, 0) is handled at the latest time seen."""
+    status = LimiterStatus()
+    assert _clock(status, 5000) == 5000
+    assert _clock(status, 4000) == 5000
+    assert _clock(status, 0) == 5000
+    assert _clock(status, 6000) == 6000

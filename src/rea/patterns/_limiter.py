@@ -50,6 +50,8 @@ class _Request(BaseModel):
     settings: _Settings
     permit: str
     """The caller's awakeable id: the permit's identity, resolved when it is granted."""
+    at_ms: int
+    """The caller's journaled time (the object's clock: see `_clock`)."""
 
 
 class _Grant(BaseModel):
@@ -61,6 +63,14 @@ class _Grant(BaseModel):
 class _Release(BaseModel):
     settings: _Settings
     permit: str
+    at_ms: int = 0
+    """0: no time of its own (a release is handled on the object's clock)."""
+
+
+class _Tick(BaseModel):
+    settings: _Settings
+    at_ms: int
+    """When the tick was due: it runs then or later."""
 
 
 class _Waiter(BaseModel):
@@ -81,6 +91,8 @@ class LimiterStatus(BaseModel):
     """Tickets handed out so far."""
     tick_at_ms: int | None = None
     """When the pending ``_tick`` is due (None: none pending)."""
+    clock_ms: int = 0
+    """The latest time a request brought (epoch ms): the object's clock."""
 
 
 STATUS = StateKey("status", LimiterStatus, default=LimiterStatus())
@@ -93,6 +105,18 @@ LIMITERS = restate.VirtualObject(
 
 async def _now_ms(ctx: restate.Context) -> int:
     return int((await now(ctx)).timestamp() * 1000)
+
+
+def _clock(status: LimiterStatus, at_ms: int) -> int:
+    """The object's now: the latest of the times its requests brought, never going back.
+
+    The callers read the clock (journaled, in parallel), not the object: a clock read in the
+    exclusive handler is a journaled run, a round trip to the server for every permit of the
+    one hot key. A request's time is a little old when it is handled, so the bucket refills a
+    little late and leases end a little late: the error is on the safe side.
+    """
+    status.clock_ms = max(at_ms, status.clock_ms)
+    return status.clock_ms
 
 
 def _refill(status: LimiterStatus, settings: _Settings, at: int) -> float:
@@ -149,7 +173,8 @@ def _pump(
     due = max(wake)
     # A pending tick at or before `due` will pump again; a due one may already have run.
     if status.tick_at_ms is None or status.tick_at_ms <= at or due < status.tick_at_ms:
-        _TICK.send(ctx, ctx.key(), settings, delay=timedelta(milliseconds=max(0, due - at)))
+        tick = _Tick(settings=settings, at_ms=due)
+        _TICK.send(ctx, ctx.key(), tick, delay=timedelta(milliseconds=max(0, due - at)))
         status.tick_at_ms = due
 
 
@@ -160,7 +185,7 @@ async def acquire(ctx: restate.ObjectContext, request: _Request) -> _Grant:
     """Queue a permit, then grant what the limits allow; granted=False: wait for the awakeable."""
     state = STATUS.bind(ctx)
     status = (await state.get()).model_copy(deep=True)
-    at = await _now_ms(ctx)
+    at = _clock(status, request.at_ms)
     status.issued += 1
     ticket = status.issued
     status.queue.append(_Waiter(permit=request.permit, ticket=ticket))
@@ -177,19 +202,19 @@ async def release(ctx: restate.ObjectContext, request: _Release) -> None:
     status = (await state.get()).model_copy(deep=True)
     status.in_flight.pop(request.permit, None)
     status.queue = [w for w in status.queue if w.permit != request.permit]
-    _pump(ctx, status, request.settings, await _now_ms(ctx))
+    _pump(ctx, status, request.settings, _clock(status, request.at_ms))
     state.set(status)
 
 
 @LIMITERS.handler(name="_tick", ingress_private=True)
-async def tick(ctx: restate.ObjectContext, settings: _Settings) -> None:
+async def tick(ctx: restate.ObjectContext, request: _Tick) -> None:
     """A token came or a lease ended: grant what can be granted now."""
     state = STATUS.bind(ctx)
     status = (await state.get()).model_copy(deep=True)
-    at = await _now_ms(ctx)
+    at = _clock(status, request.at_ms)
     if status.tick_at_ms is not None and status.tick_at_ms <= at:
         status.tick_at_ms = None
-    _pump(ctx, status, settings, at)
+    _pump(ctx, status, request.settings, at)
     state.set(status)
 
 
@@ -286,9 +311,11 @@ class RateLimiter:
         if not isinstance(name, str) or not name:
             raise UsageValueError(f"a limiter needs a non-empty resource name, not {name!r}")
         settings = self._settings()
+        at = await _now_ms(ctx)
         permit, granted = ctx.awakeable(type_hint=_Grant)
         try:
-            grant = await _ACQUIRE.call(ctx, name, _Request(settings=settings, permit=permit))
+            request = _Request(settings=settings, permit=permit, at_ms=at)
+            grant = await _ACQUIRE.call(ctx, name, request)
             if not grant.granted:
                 await granted
         except TerminalError as error:

@@ -67,6 +67,12 @@ async def rated(ctx: restate.Context, job: Job) -> str:
 
 
 @caller.handler()
+async def bare(ctx: restate.Context, job: Job) -> str:
+    """The same touch without a limiter (the cost baseline)."""
+    return await rea.run(ctx, "touch", touch, job.resource, job.who, 0, job.slow_ms, retry=ONCE)
+
+
+@caller.handler()
 async def pooled(ctx: restate.Context, job: Job) -> str:
     """Hold one of 3 permits while touching the resource; a failing job fails inside the hold."""
     async with POOL.hold(ctx, job.resource) as permit:
