@@ -19,6 +19,8 @@ from bench._compare import Variant, compare
 VARIANTS = (
     Variant("breaker", "bench.patterns_apps:breaker_app", "/BreakerPayments/pay"),
     Variant("no pattern", "bench.patterns_apps:plain_app", "/PlainPayments/pay"),
+    # Shown for context (ratio to the breaker): a rate limiter that never throttles.
+    Variant("limiter", "bench.patterns_apps:limiter_app", "/LimitedPayments/pay"),
 )
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import restate
 
 import rea
 from rea.patterns import CircuitBreaker
+from rea.patterns._limiter import RateLimiter
 
 BREAKER = CircuitBreaker()
 ONCE = rea.RetryPolicy(max_attempts=1)
@@ -42,3 +43,20 @@ async def pay_through_breaker(ctx: restate.Context, order: str) -> str:
 
 plain_app = rea.app([plain])
 breaker_app = rea.app([guarded, CircuitBreaker.object])
+
+# The limiter variant: one hot resource whose bucket never runs dry at this load, so what is
+# measured is the awaited permit call to the exclusive ``rea.RateLimiter`` handler (one key:
+# its calls queue one after another, as every caller of one rate-limited resource's do).
+LIMITER = RateLimiter(rate=100_000, burst=10_000)
+
+limited = restate.Service("LimitedPayments")
+
+
+@limited.handler(name="pay")
+async def pay_through_limiter(ctx: restate.Context, order: str) -> str:
+    """The same payment after a permit of a rate limiter that never throttles it."""
+    await LIMITER.acquire(ctx, "payments")
+    return await rea.run(ctx, "payments", charge, order, retry=ONCE)
+
+
+limiter_app = rea.app([limited, RateLimiter.object])
