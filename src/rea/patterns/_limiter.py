@@ -7,8 +7,8 @@ once (`max_in_flight`), or both, and one FIFO queue of waiting callers.
 A caller creates an awakeable and asks the object for a permit with one awaited call; the
 object grants it at once, or queues the awakeable's id and resolves it when the permit is
 available: on a `release`, or on a ``_tick`` the object sends itself (a delayed one-way send)
-for the next token or the next lease to expire. Nobody polls. Tokens are refilled from `rea.now`
-inside the object, journaled time, so replays see the same bucket.
+for the next token or the next lease to expire. Nobody polls. Tokens are refilled on journaled
+time the requests bring (the callers' `rea.now`; see `_clock`), so replays see the same bucket.
 
 A permit of `max_in_flight` is held until `release` (``async with limiter.hold(...)`` does it
 on any exit, failure and cancellation included) or until its `lease` runs out: a holder that
