@@ -193,3 +193,22 @@ def test_only_the_state_is_public_on_the_ingress(h: Harness) -> None:
         assert response.status_code == 400, (handler, response.text)
         assert "not public" in response.text, response.text
     assert h.client.post("/rea.RateLimiter/x/state").json()["queue"] == []
+
+
+def test_a_killed_waiter_is_granted_and_its_lease_passes_on(h: Harness, ledger: Path) -> None:
+    """A queued caller killed (no release) still gets its turn; the limiter then moves on."""
+    _send(h, "forgetful", "k3", 1)
+    _wait_touches(ledger, "k3", 1)
+    body = {"resource": "k3", "who": "killed"}
+    killed = h.client.post("/LimitedCaller/forgetful/send", json=body).json()["invocationId"]
+    deadline = time.monotonic() + 10
+    while len(h.client.post("/rea.RateLimiter/k3/state").json()["queue"]) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert h.admin_client.kill(killed)
+    body = {"resource": "k3", "who": "after"}
+    h.client.post("/LimitedCaller/forgetful/send", json=body).raise_for_status()
+    rows = _wait_touches(ledger, "k3", 2, timeout=20)
+    assert [who for who, *_ in rows] == ["k3-0", "after"]
+    assert rows[1][2] - rows[0][2] >= 3  # two 2 s leases: the holder's, then the killed one's
+    _no_transient_failures(h)
