@@ -11,8 +11,7 @@ from __future__ import annotations
 import restate
 
 import rea
-from rea.patterns import CircuitBreaker
-from rea.patterns._limiter import RateLimiter
+from rea.patterns import CircuitBreaker, RateLimiter
 
 BREAKER = CircuitBreaker()
 ONCE = rea.RetryPolicy(max_attempts=1)

@@ -16,7 +16,7 @@ import restate
 from pydantic import BaseModel
 
 import rea
-from rea.patterns._limiter import RateLimiter
+from rea.patterns import RateLimiter
 
 RATE = RateLimiter(rate=10, burst=5)
 POOL = RateLimiter(max_in_flight=3, lease=timedelta(seconds=30))
